@@ -1,0 +1,41 @@
+"""bal_utils: deep Bayesian active learning on MNIST (Gal, Islam & Ghahramani, ICML 2017).
+
+The public surface that the book's notebooks import. The model, loop and grid
+modules import Keras lazily (on first use), so the data, config, acquisition
+and results parts work without a deep learning backend.
+"""
+
+__version__ = "0.1.0"
+
+from .acquisition import (  # noqa: E402
+    ACQUISITIONS,
+    DISPLAY_NAMES,
+    bald,
+    expected_entropy,
+    get_acquisition,
+    max_entropy,
+    mean_std,
+    predictive_entropy,
+    random_scores,
+    select_top_k,
+    variation_ratios,
+    variation_ratios_mean,
+)
+from .config import PRESETS, Config, get_preset, preset_from_env  # noqa: E402
+from .data import MNIST, Splits, load_mnist, make_splits, to_model_input  # noqa: E402
+from .results import format_report, labels_to_reach, load_run, load_runs, summarise  # noqa: E402
+
+_LAZY = {
+    "BayesianCNN": "model",
+    "run_active_learning": "loop",
+    "acquire": "loop",
+    "run_grid": "grid",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'bal_utils' has no attribute {name!r}")

@@ -1,0 +1,195 @@
+"""Acquisition functions: pure functions of MC dropout probabilities.
+
+Every function takes ``probs`` shaped ``(T, N, C)`` -- T stochastic forward
+passes, N pool images, C classes, each row a probability vector -- and returns
+scores shaped ``(N,)``: higher means "label this one first". They know
+nothing of models or data.
+
+Logarithms are natural (nats). ``0 log 0`` is taken as 0, so probabilities
+that are exactly zero give finite scores (the original code used an unguarded
+``log2`` and produced NaN, which ``argsort`` then ranked first).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "ACQUISITIONS",
+    "bald",
+    "expected_entropy",
+    "get_acquisition",
+    "max_entropy",
+    "mean_std",
+    "predictive_entropy",
+    "random_scores",
+    "select_top_k",
+    "validate_probs",
+    "variation_ratios",
+    "variation_ratios_mean",
+]
+
+_SUM_TOL = 1e-3
+
+
+def validate_probs(probs, name: str = "probs") -> np.ndarray:
+    """Check that ``probs`` is a finite ``(T, N, C)`` array of probability rows.
+
+    Returns it as float64. Raises ``ValueError`` naming what is wrong.
+    """
+    arr = np.asarray(probs)
+    if arr.ndim != 3:
+        raise ValueError(f"{name} has shape {arr.shape}: expected 3 axes (T samples, N points, C classes)")
+    if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
+        raise ValueError(f"{name} has dtype {arr.dtype}: expected real numbers")
+    if min(arr.shape) == 0:
+        raise ValueError(f"{name} has shape {arr.shape}: expected T >= 1, N >= 1 and C >= 1")
+    arr = arr.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite values: expected probabilities in [0, 1]")
+    if arr.min() < 0 or arr.max() > 1 + _SUM_TOL:
+        raise ValueError(f"{name} has values in [{arr.min():.4g}, {arr.max():.4g}]: expected probabilities in [0, 1]")
+    sums = arr.sum(axis=-1)
+    worst = float(np.max(np.abs(sums - 1)))
+    if worst > _SUM_TOL:
+        raise ValueError(f"{name} rows sum to values up to {worst:.3g} away from 1: expected each (t, n) row to sum to 1 (tolerance {_SUM_TOL})")
+    return arr
+
+
+def _entropy(p: np.ndarray) -> np.ndarray:
+    """Entropy over the last axis, with 0 log 0 = 0."""
+    safe = np.where(p > 0, p, 1.0)
+    return -np.sum(p * np.log(safe), axis=-1)
+
+
+def predictive_entropy(probs) -> np.ndarray:
+    """H[p̄]: entropy of the mean prediction, shape ``(N,)``."""
+    p = validate_probs(probs)
+    return np.maximum(_entropy(p.mean(axis=0)), 0.0)
+
+
+def expected_entropy(probs) -> np.ndarray:
+    """(1/T) Σ_t H[p_t]: mean entropy of the T samples, shape ``(N,)``.
+
+    This is *not* the predictive entropy (a mistake one popular library makes);
+    it is the second term of BALD.
+    """
+    p = validate_probs(probs)
+    return np.maximum(_entropy(p).mean(axis=0), 0.0)
+
+
+def max_entropy(probs) -> np.ndarray:
+    """Max entropy acquisition: the predictive entropy H[p̄] (Shannon 1948)."""
+    return predictive_entropy(probs)
+
+
+def bald(probs) -> np.ndarray:
+    """BALD (Houlsby et al. 2011): H[p̄] - (1/T) Σ_t H[p_t], in [0, H[p̄]]."""
+    p = validate_probs(probs)
+    total = np.maximum(_entropy(p.mean(axis=0)), 0.0)
+    expected = np.maximum(_entropy(p).mean(axis=0), 0.0)
+    # Mathematically in [0, total] (Jensen); clip the float round-off.
+    return np.clip(total - expected, 0.0, total)
+
+
+def variation_ratios(probs) -> np.ndarray:
+    """Variation ratios (Freeman 1965), the seed code's definition.
+
+    ``1 - f_mode / T`` where ``f_mode`` counts how many of the T sampled argmax
+    labels equal the most common one. Ties in the argmax go to the lowest class.
+    """
+    p = validate_probs(probs)
+    t, n, c = p.shape
+    labels = p.argmax(axis=-1)  # (T, N)
+    counts = np.zeros((n, c), dtype=np.int64)
+    np.add.at(counts, (np.broadcast_to(np.arange(n), (t, n)), labels), 1)
+    return 1.0 - counts.max(axis=1) / t
+
+
+def variation_ratios_mean(probs) -> np.ndarray:
+    """``1 - max_c p̄_c``: the variation ratio of the mean prediction.
+
+    A second definition in common use; it differs from :func:`variation_ratios`
+    (the mode-count one) and is kept under its own name.
+    """
+    p = validate_probs(probs)
+    return np.clip(1.0 - p.mean(axis=0).max(axis=-1), 0.0, 1.0)
+
+
+def mean_std(probs) -> np.ndarray:
+    """Mean STD (Kampffmeyer et al. 2016; Kendall et al. 2015).
+
+    ``(1/C) Σ_c sqrt(E_t[p_c²] - E_t[p_c]²)``: the standard deviation over the
+    T samples of each class probability, averaged over classes. The original
+    script took the deviation of a single value, so every score was 0.
+    """
+    p = validate_probs(probs)
+    var = np.maximum((p**2).mean(axis=0) - p.mean(axis=0) ** 2, 0.0)
+    return np.sqrt(var).mean(axis=-1)
+
+
+def random_scores(probs=None, *, n: int | None = None, rng=None) -> np.ndarray:
+    """Uniform random scores: the random-acquisition baseline.
+
+    Give either ``probs`` (only its N is used) or ``n``. ``rng`` is a
+    ``numpy.random.Generator`` or a seed.
+    """
+    if n is None:
+        if probs is None:
+            raise ValueError("random_scores: give probs (T, N, C) or n, the number of pool points")
+        n = validate_probs(probs).shape[1]
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"random_scores: n={n!r} is not allowed: expected an integer >= 1")
+    return np.random.default_rng(rng).random(int(n))
+
+
+#: Registry of acquisition functions by name: ``name -> f(probs, rng=None) -> scores``.
+ACQUISITIONS = {
+    "max_entropy": max_entropy,
+    "bald": bald,
+    "variation_ratios": variation_ratios,
+    "variation_ratios_mean": variation_ratios_mean,
+    "mean_std": mean_std,
+    "random": random_scores,
+}
+
+#: Human-readable names for plots and tables.
+DISPLAY_NAMES = {
+    "max_entropy": "Max entropy",
+    "bald": "BALD",
+    "variation_ratios": "Variation ratios",
+    "variation_ratios_mean": "Variation ratios (1 - max p̄)",
+    "mean_std": "Mean STD",
+    "random": "Random",
+}
+
+
+def get_acquisition(name: str):
+    """The acquisition function registered under ``name``.
+
+    Raises ``ValueError`` listing the known names when ``name`` is unknown.
+    """
+    try:
+        return ACQUISITIONS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"acquisition={name!r} is not known; known: {sorted(ACQUISITIONS)}") from None
+
+
+def select_top_k(scores, k: int) -> np.ndarray:
+    """Positions of the k highest scores, best first.
+
+    Ties are broken deterministically by position (the lower position wins),
+    so equal scores give the same choice on every machine. Raises
+    ``ValueError`` for NaN scores or a ``k`` outside ``[1, N]``.
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    if s.ndim != 1:
+        raise ValueError(f"scores has shape {s.shape}: expected one axis (N,)")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise ValueError(f"k={k!r} is not allowed: expected an integer in [1, {len(s)}]")
+    if not 1 <= k <= len(s):
+        raise ValueError(f"k={k} is out of range: expected an integer in [1, N={len(s)}] (fewer pool points than k?)")
+    if np.isnan(s).any():
+        raise ValueError("scores contain NaN: an acquisition function must return finite scores")
+    # Stable sort on -score: equal scores keep their order of position.
+    return np.argsort(-s, kind="stable")[:k]

@@ -1,0 +1,93 @@
+"""Command line: ``python -m bal_utils {run,grid,report} ...``.
+
+Examples::
+
+    python -m bal_utils run --preset paper --acquisition bald --seed 0 --out results/x
+    python -m bal_utils grid --preset paper --out results/paper --workers 2
+    python -m bal_utils report results/x
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+
+def _parser():
+    p = argparse.ArgumentParser(prog="python -m bal_utils", description="Deep Bayesian active learning on MNIST.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(q):
+        q.add_argument("--preset", default="paper", help="paper, teaching or smoke (default: paper)")
+        q.add_argument("--out", required=True, help="results directory (a partial run there is resumed)")
+        q.add_argument("--data", default=None, help="local MNIST .npz (default: $BAL_MNIST, else the Keras download)")
+        q.add_argument("--steps", type=int, default=None, help="override the number of acquisitions")
+
+    run = sub.add_parser("run", help="run or resume one active-learning run")
+    common(run)
+    run.add_argument("--acquisition", required=True, help="max_entropy, bald, variation_ratios, variation_ratios_mean, mean_std or random")
+    run.add_argument("--seed", type=int, default=0)
+
+    grid = sub.add_parser("grid", help="run or resume every (acquisition, seed) pair of a preset")
+    common(grid)
+    grid.add_argument("--workers", type=int, default=2, help="worker processes (0: in this process)")
+    grid.add_argument("--threads", type=int, default=1, help="threads per worker (0: backend default)")
+    grid.add_argument("--commit", action="store_true", help="git-commit each run file as its run finishes")
+
+    rep = sub.add_parser("report", help="labels-to-reach table of a results directory")
+    rep.add_argument("directory")
+    rep.add_argument("--errors", default="0.10,0.05", help="comma-separated test errors (default: 0.10,0.05)")
+    return p
+
+
+def _config(args):
+    from .config import get_preset
+
+    overrides = {} if args.steps is None else {"n_steps": args.steps}
+    return get_preset(args.preset, **overrides)
+
+
+def _git_commit_file(path):
+    where = os.path.dirname(os.path.abspath(str(path)))
+    name = os.path.basename(str(path))
+    subprocess.run(["git", "add", name], cwd=where, check=False)
+    subprocess.run(["git", "commit", "-q", "-m", f"Add results: {name}", "--", name], cwd=where, check=False)
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "report":
+            from .results import format_report, load_runs
+
+            errors = tuple(float(e) for e in args.errors.split(","))
+            print(format_report(load_runs(args.directory), errors))
+            return 0
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        config = _config(args)
+        if args.command == "run":
+            from .loop import run_active_learning
+
+            record = run_active_learning(config, args.acquisition, args.seed, out_dir=args.out, data_path=args.data)
+            last = record["history"][-1]
+            print(
+                f"{args.acquisition} seed {args.seed}: {record['status']}, {len(record['history'])} steps, "
+                f"test error {100 * last['test_error']:.2f}% at {last['n_labelled']} labels, "
+                f"{record['wall_seconds']:.0f} s in all"
+            )
+            return 0
+        from .grid import run_grid
+
+        done = run_grid(config, args.out, workers=args.workers, threads_per_worker=args.threads, data_path=args.data, on_run_done=_git_commit_file if args.commit else None)
+        for acq, seed, seconds in done:
+            print(f"{acq} seed {seed}: {seconds:.0f} s")
+        return 0
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,253 @@
+"""Experiment configuration: one frozen dataclass and three named presets.
+
+Every field is validated once, at construction, and a bad value raises
+``ValueError`` naming the field, the value and what is allowed.
+
+Presets
+-------
+``paper``
+    The protocol of Gal, Islam & Ghahramani (2017) as run by the seed code:
+    20 balanced initial labels, 98 acquisitions of 10, T = 100 MC dropout
+    samples, a fresh random 2,000-image pool subset per step, 50 epochs of
+    batch 128, 3 repeats, the full MNIST.
+``teaching``
+    The same protocol shrunk so that a chapter runs in a couple of minutes on
+    a laptop CPU (the shipped MNIST subset, fewer steps, epochs and samples).
+``smoke``
+    Seconds, for CI. ``BAL_SMOKE=1`` in the environment makes
+    :func:`preset_from_env` return it, so notebooks need no edits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+
+#: Names of the data sets that :func:`bal_utils.data.load_mnist` knows.
+DATASETS = ("mnist", "mnist-subset")
+
+
+@dataclass(frozen=True)
+class Config:
+    """All knobs of one active-learning experiment.
+
+    Parameters
+    ----------
+    name : str
+        Label of the preset (stored in results files).
+    dataset : {"mnist", "mnist-subset"}
+        ``"mnist"`` is the full 70,000-image set, ``"mnist-subset"`` the small
+        real subset shipped inside the package.
+    initial_per_class : int
+        Labelled images per class at the start (balanced initial set).
+    n_validation : int
+        Images held out as a validation set (never trained on, never scored).
+    n_pool : int or None
+        Size of the unlabelled pool; ``None`` takes every remaining training
+        image.
+    n_test : int or None
+        Test images evaluated after every step; ``None`` takes the whole test
+        set.
+    n_steps : int
+        Number of acquisitions (the paper's seed code: 98).
+    acquire_per_step : int
+        Images labelled per acquisition (k).
+    mc_samples : int
+        Stochastic forward passes T used to score the pool.
+    pool_subset : int or None
+        Pool images scored per step (a fresh random subset each step);
+        ``None`` scores the whole pool.
+    epochs, batch_size : int
+        Training from scratch after every acquisition.
+    learning_rate : float
+        Adam step size.
+    weight_decay_c : float
+        L2 on the first dense layer with coefficient ``c / n_labelled``.
+    dropout_trunk, dropout_head : float
+        Dropout rates after the convolutional trunk and after the dense layer.
+    seeds : tuple of int
+        One repeat per seed.
+    acquisitions : tuple of str
+        Acquisition functions of the experiment grid.
+    """
+
+    name: str = "custom"
+    dataset: str = "mnist"
+    initial_per_class: int = 2
+    n_validation: int = 100
+    n_pool: int | None = None
+    n_test: int | None = None
+    n_steps: int = 98
+    acquire_per_step: int = 10
+    mc_samples: int = 100
+    pool_subset: int | None = 2000
+    epochs: int = 50
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    weight_decay_c: float = 3.5
+    dropout_trunk: float = 0.25
+    dropout_head: float = 0.5
+    seeds: tuple = (0, 1, 2)
+    acquisitions: tuple = ("max_entropy", "bald", "variation_ratios", "mean_std", "random")
+
+    def __post_init__(self):
+        # Lists (from JSON or a caller) become tuples, so the object stays hashable.
+        for name in ("seeds", "acquisitions"):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
+        _validate(self)
+
+    # -- convenience -----------------------------------------------------
+    @property
+    def n_initial(self) -> int:
+        """Size of the initial labelled set (10 classes)."""
+        return 10 * self.initial_per_class
+
+    @property
+    def final_labelled(self) -> int:
+        """Labelled images after the last acquisition."""
+        return self.n_initial + self.n_steps * self.acquire_per_step
+
+    def replace(self, **changes) -> "Config":
+        """A copy with some fields changed (validated like a new one)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dictionary of every field."""
+        out = dataclasses.asdict(self)
+        out["seeds"] = list(self.seeds)
+        out["acquisitions"] = list(self.acquisitions)
+        return out
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "Config":
+        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError``."""
+        if not isinstance(values, dict):
+            raise ValueError(f"config: expected a mapping of fields, got {type(values).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"config: unknown field(s) {unknown}; allowed: {sorted(known)}")
+        return cls(**values)
+
+
+def _check_int(cfg, name, low, high=None, allow_none=False):
+    value = getattr(cfg, name)
+    if value is None and allow_none:
+        return
+    none_txt = " or None" if allow_none else ""
+    range_txt = f">= {low}" if high is None else f"in [{low}, {high}]"
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name}={value!r} is not allowed: expected an integer {range_txt}{none_txt}")
+    if value < low or (high is not None and value > high):
+        raise ValueError(f"{name}={value!r} is out of range: expected an integer {range_txt}{none_txt}")
+
+
+def _check_float(cfg, name, low, high, low_open=False, high_open=False):
+    value = getattr(cfg, name)
+    lo_b, hi_b = ("(" if low_open else "["), (")" if high_open else "]")
+    allowed = f"a finite number in {lo_b}{low}, {high}{hi_b}"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name}={value!r} is not allowed: expected {allowed}")
+    ok = value == value and abs(value) != float("inf")
+    ok = ok and (value > low if low_open else value >= low)
+    ok = ok and (value < high if high_open else value <= high)
+    if not ok:
+        raise ValueError(f"{name}={value!r} is out of range: expected {allowed}")
+
+
+def _validate(cfg: Config) -> None:
+    if not isinstance(cfg.name, str) or not cfg.name:
+        raise ValueError(f"name={cfg.name!r} is not allowed: expected a non-empty string")
+    if cfg.dataset not in DATASETS:
+        raise ValueError(f"dataset={cfg.dataset!r} is not allowed: expected one of {list(DATASETS)}")
+    _check_int(cfg, "initial_per_class", 1, 1000)
+    _check_int(cfg, "n_validation", 0)
+    _check_int(cfg, "n_pool", 1, allow_none=True)
+    _check_int(cfg, "n_test", 1, allow_none=True)
+    _check_int(cfg, "n_steps", 0, 100_000)
+    _check_int(cfg, "acquire_per_step", 1)
+    _check_int(cfg, "mc_samples", 1, 100_000)
+    _check_int(cfg, "pool_subset", 1, allow_none=True)
+    _check_int(cfg, "epochs", 1, 10_000)
+    _check_int(cfg, "batch_size", 1, 1_000_000)
+    _check_float(cfg, "learning_rate", 0.0, 10.0, low_open=True)
+    _check_float(cfg, "weight_decay_c", 0.0, 1e6)
+    _check_float(cfg, "dropout_trunk", 0.0, 1.0, high_open=True)
+    _check_float(cfg, "dropout_head", 0.0, 1.0, high_open=True)
+    if cfg.pool_subset is not None and cfg.pool_subset < cfg.acquire_per_step:
+        raise ValueError(
+            f"pool_subset={cfg.pool_subset} is smaller than acquire_per_step={cfg.acquire_per_step}: "
+            "expected pool_subset >= acquire_per_step, or None to score the whole pool"
+        )
+    if cfg.n_pool is not None and cfg.n_pool < cfg.n_steps * cfg.acquire_per_step:
+        raise ValueError(
+            f"n_pool={cfg.n_pool} cannot feed n_steps={cfg.n_steps} acquisitions of "
+            f"acquire_per_step={cfg.acquire_per_step}: expected n_pool >= "
+            f"{cfg.n_steps * cfg.acquire_per_step}, or None for the whole remaining pool"
+        )
+    if not isinstance(cfg.seeds, tuple) or not cfg.seeds:
+        raise ValueError(f"seeds={cfg.seeds!r} is not allowed: expected a non-empty tuple of integers >= 0")
+    for seed in cfg.seeds:
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
+            raise ValueError(f"seeds={cfg.seeds!r} is not allowed: expected integers in [0, 2**31)")
+    if len(set(cfg.seeds)) != len(cfg.seeds):
+        raise ValueError(f"seeds={cfg.seeds!r} is not allowed: expected distinct integers")
+    from .acquisition import ACQUISITIONS  # local import: acquisition does not need config
+
+    if not isinstance(cfg.acquisitions, tuple) or not cfg.acquisitions:
+        raise ValueError(f"acquisitions={cfg.acquisitions!r} is not allowed: expected a non-empty tuple of names")
+    for acq in cfg.acquisitions:
+        if acq not in ACQUISITIONS:
+            raise ValueError(f"acquisitions: {acq!r} is not a known acquisition function; known: {sorted(ACQUISITIONS)}")
+
+
+PRESETS = {
+    "paper": Config(name="paper"),
+    "teaching": Config(
+        name="teaching",
+        dataset="mnist-subset",
+        n_test=1000,
+        n_steps=10,
+        acquire_per_step=10,
+        mc_samples=20,
+        pool_subset=500,
+        epochs=25,
+        seeds=(0,),
+    ),
+    "smoke": Config(
+        name="smoke",
+        dataset="mnist-subset",
+        n_validation=20,
+        n_pool=500,
+        n_test=200,
+        n_steps=2,
+        acquire_per_step=5,
+        mc_samples=4,
+        pool_subset=60,
+        epochs=2,
+        seeds=(0,),
+        acquisitions=("bald", "random"),
+    ),
+}
+
+
+def get_preset(name: str, **overrides) -> Config:
+    """The named preset, with optional field overrides.
+
+    >>> get_preset("paper").mc_samples
+    100
+    """
+    if name not in PRESETS:
+        raise ValueError(f"preset={name!r} is not known: expected one of {sorted(PRESETS)}")
+    cfg = PRESETS[name]
+    return cfg.replace(**overrides) if overrides else cfg
+
+
+def preset_from_env(default: str = "teaching", **overrides) -> Config:
+    """The preset for a notebook: ``smoke`` if ``BAL_SMOKE=1``, else ``BAL_PRESET`` or ``default``."""
+    if os.environ.get("BAL_SMOKE", "") not in ("", "0"):
+        return get_preset("smoke", **overrides)
+    return get_preset(os.environ.get("BAL_PRESET", default), **overrides)

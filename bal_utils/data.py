@@ -1,0 +1,200 @@
+"""MNIST loading, validation and the active-learning splits.
+
+Where the data comes from (:func:`load_mnist`):
+
+* ``dataset="mnist"``: the full 70,000 images, from ``path`` if given, else
+  from the file named by the ``BAL_MNIST`` environment variable, else through
+  Keras' own download and cache (``keras.datasets.mnist.load_data``).
+* ``dataset="mnist-subset"``: a small stratified subset of the real MNIST that
+  ships inside the package (made by ``scripts/make_subset.py``), for smoke runs
+  and offline demos. It is only used when asked for by name, never as a
+  silent fallback.
+
+Files are read with ``numpy.load(..., allow_pickle=False)`` and checked (keys,
+shapes, dtypes, label range) before use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+ENV_VAR = "BAL_MNIST"
+SUBSET_FILE = "mnist_subset.npz"
+KEYS = ("x_train", "y_train", "x_test", "y_test")
+N_CLASSES = 10
+IMAGE_SHAPE = (28, 28)
+
+
+@dataclass(frozen=True)
+class MNIST:
+    """MNIST arrays as stored: images ``(N, 28, 28)`` uint8, labels ``(N,)`` in 0..9."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str = "memory"
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Disjoint index sets for one active-learning run.
+
+    ``initial``, ``validation`` and ``pool`` index the training arrays;
+    ``test`` indexes the test arrays. All are sorted int64 arrays.
+    """
+
+    initial: np.ndarray
+    validation: np.ndarray
+    pool: np.ndarray
+    test: np.ndarray
+
+
+def _fail(source, problem):
+    raise ValueError(f"MNIST data from {source}: {problem}")
+
+
+def validate_mnist(arrays, source: str = "memory") -> MNIST:
+    """Check a mapping with the four MNIST keys and return an :class:`MNIST`.
+
+    Checks the keys, that images are ``(N, 28, 28)`` unsigned 8-bit integers,
+    that labels are ``(N,)`` integers in 0..9 and that each pair has the same N.
+    Raises ``ValueError`` naming the source and what is wrong.
+    """
+    missing = [k for k in KEYS if k not in arrays]
+    if missing:
+        _fail(source, f"missing key(s) {missing}; expected keys {list(KEYS)}")
+    out = {}
+    for part in ("train", "test"):
+        x = np.asarray(arrays[f"x_{part}"])
+        y = np.asarray(arrays[f"y_{part}"])
+        if x.ndim == 4 and x.shape[-1] == 1:
+            x = x[..., 0]
+        if x.ndim != 3 or x.shape[1:] != IMAGE_SHAPE:
+            _fail(source, f"x_{part} has shape {x.shape}; expected (N, 28, 28)")
+        if x.dtype != np.uint8:
+            _fail(source, f"x_{part} has dtype {x.dtype}; expected uint8 pixels in 0..255")
+        if y.ndim != 1:
+            _fail(source, f"y_{part} has shape {y.shape}; expected (N,)")
+        if not np.issubdtype(y.dtype, np.integer):
+            _fail(source, f"y_{part} has dtype {y.dtype}; expected integer labels 0..9")
+        if len(y) != len(x):
+            _fail(source, f"x_{part} has {len(x)} images but y_{part} has {len(y)} labels; expected the same number")
+        if len(y) == 0:
+            _fail(source, f"x_{part} is empty; expected at least one image")
+        if y.min() < 0 or y.max() >= N_CLASSES:
+            _fail(source, f"y_{part} has labels in [{y.min()}, {y.max()}]; expected labels 0..9")
+        out[f"x_{part}"] = x
+        out[f"y_{part}"] = y.astype(np.int64)
+    return MNIST(**out, source=source)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_npz(path) -> MNIST:
+    """Load and validate an MNIST ``.npz`` file (no pickle)."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ValueError(f"MNIST data from {path}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except ValueError as err:  # object arrays need pickle: refuse them
+        raise ValueError(f"MNIST data from {path}: cannot be read without pickle ({err}); expected plain numeric arrays") from None
+    except Exception as err:  # zipfile.BadZipFile, OSError, EOFError ...
+        raise ValueError(f"MNIST data from {path}: not a readable .npz file ({type(err).__name__}: {err})") from None
+    data = validate_mnist(arrays, source=str(path))
+    return MNIST(data.x_train, data.y_train, data.x_test, data.y_test, source=str(path), sha256=_sha256(path))
+
+
+def subset_path() -> Path:
+    """Path of the MNIST subset shipped inside the package."""
+    return Path(str(resources.files("bal_utils") / "resources" / SUBSET_FILE))
+
+
+def load_mnist(dataset: str = "mnist", path=None) -> MNIST:
+    """Load MNIST.
+
+    Parameters
+    ----------
+    dataset : {"mnist", "mnist-subset"}
+        The full set or the small subset shipped with the package.
+    path : str or Path, optional
+        A local ``.npz`` with keys ``x_train, y_train, x_test, y_test`` (the
+        layout Keras caches). Only for ``dataset="mnist"``; without it the
+        ``BAL_MNIST`` environment variable is tried, then Keras' download.
+    """
+    if dataset == "mnist-subset":
+        if path is not None:
+            raise ValueError("path is only used with dataset='mnist'; the subset ships with the package")
+        return load_npz(subset_path())
+    if dataset != "mnist":
+        raise ValueError(f"dataset={dataset!r} is not known: expected 'mnist' or 'mnist-subset'")
+    path = path or os.environ.get(ENV_VAR) or None
+    if path is not None:
+        return load_npz(path)
+    import keras  # the download path is the only one that needs Keras
+
+    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    arrays = dict(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return validate_mnist(arrays, source="keras.datasets.mnist")
+
+
+def to_model_input(images: np.ndarray) -> np.ndarray:
+    """uint8 images ``(N, 28, 28)`` -> float32 ``(N, 28, 28, 1)`` in [0, 1]."""
+    x = np.asarray(images)
+    if x.ndim == 3:
+        x = x[..., None]
+    return (x.astype(np.float32) / 255.0) if x.dtype == np.uint8 else x.astype(np.float32)
+
+
+def make_splits(data: MNIST, config, seed: int) -> Splits:
+    """Draw the initial, validation, pool and test index sets for one run.
+
+    The initial set holds ``config.initial_per_class`` random images of each
+    class; validation and pool are random draws from the rest of the training
+    images (the pool takes all of the rest when ``config.n_pool`` is None);
+    test is the whole test set or a random ``config.n_test`` of it. The four
+    sets are disjoint and depend only on ``seed``.
+    """
+    rng = np.random.default_rng([int(seed), 0x5EED])
+    y = data.y_train
+    initial = []
+    for c in range(N_CLASSES):
+        members = np.flatnonzero(y == c)
+        if len(members) < config.initial_per_class:
+            raise ValueError(
+                f"class {c} has {len(members)} training images in {data.source}; "
+                f"initial_per_class={config.initial_per_class} needs at least that many"
+            )
+        initial.append(rng.choice(members, config.initial_per_class, replace=False))
+    initial = np.sort(np.concatenate(initial))
+    rest = rng.permutation(np.setdiff1d(np.arange(len(y)), initial))
+    n_pool = len(rest) - config.n_validation if config.n_pool is None else config.n_pool
+    need = config.n_validation + n_pool
+    if need > len(rest) or n_pool < config.n_steps * config.acquire_per_step:
+        raise ValueError(
+            f"{data.source} has {len(y)} training images: the initial set ({len(initial)}), "
+            f"n_validation={config.n_validation} and a pool of {n_pool} do not fit, or the pool is smaller "
+            f"than n_steps * acquire_per_step = {config.n_steps * config.acquire_per_step}"
+        )
+    validation = np.sort(rest[: config.n_validation])
+    pool = np.sort(rest[config.n_validation : need])
+    n_test = len(data.y_test) if config.n_test is None else config.n_test
+    if n_test > len(data.y_test):
+        raise ValueError(f"n_test={config.n_test} is more than the {len(data.y_test)} test images of {data.source}")
+    test = np.arange(len(data.y_test)) if n_test == len(data.y_test) else np.sort(rng.choice(len(data.y_test), n_test, replace=False))
+    return Splits(initial=initial.astype(np.int64), validation=validation.astype(np.int64), pool=pool.astype(np.int64), test=test.astype(np.int64))

@@ -1,0 +1,112 @@
+"""The experiment grid: every (acquisition function, seed) pair of a config.
+
+Runs go to worker processes (``spawn``), each pinned to a number of threads,
+so that e.g. two single-threaded workers share a 2-core machine. Finished runs
+are skipped and partial ones resume, because every run resumes from its own
+file; one overall progress bar counts finished steps by reading the run files.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+import os
+import time
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from .config import Config
+from .results import load_run, run_filename
+
+_THREAD_VARS = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+
+def grid_jobs(config: Config):
+    """``(acquisition, seed)`` pairs, seed-major so early results cover every function."""
+    return [(acq, seed) for seed in config.seeds for acq in config.acquisitions]
+
+
+def _steps_done(path: Path) -> int:
+    try:
+        return len(load_run(path)["history"])
+    except ValueError:
+        return 0
+
+
+def _init_worker(threads: int):
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")
+    if threads:
+        for var in _THREAD_VARS:
+            os.environ[var] = str(threads)
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + f" --xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'}").strip()
+        import keras
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def _run_one(config_dict, acquisition, seed, out_dir, data_path):
+    from .loop import run_active_learning
+
+    t0 = time.perf_counter()
+    run_active_learning(Config.from_dict(config_dict), acquisition, seed, out_dir=out_dir, data_path=data_path, progress=False)
+    return acquisition, seed, time.perf_counter() - t0
+
+
+def run_grid(config: Config, out_dir, workers: int = 2, threads_per_worker: int = 1, data_path=None, progress: bool = True, on_run_done=None) -> list:
+    """Run every (acquisition, seed) pair of ``config`` into ``out_dir``.
+
+    Parameters
+    ----------
+    workers : int
+        Worker processes; ``0`` runs in this process (no isolation, for notebooks and tests).
+    threads_per_worker : int
+        Threads each worker's backend may use (0 leaves the default).
+    on_run_done : callable, optional
+        Called as ``on_run_done(path)`` in this process when a run finishes
+        (e.g. to commit the file).
+
+    Returns
+    -------
+    list of ``(acquisition, seed, seconds)`` for the runs done in this call.
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+        raise ValueError(f"workers={workers!r} is not allowed: expected an integer >= 0")
+    if isinstance(threads_per_worker, bool) or not isinstance(threads_per_worker, int) or threads_per_worker < 0:
+        raise ValueError(f"threads_per_worker={threads_per_worker!r} is not allowed: expected an integer >= 0")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jobs = grid_jobs(config)
+    paths = {job: out_dir / run_filename(*job) for job in jobs}
+    total = len(jobs) * (config.n_steps + 1)
+    todo = [job for job in jobs if _steps_done(paths[job]) < config.n_steps + 1]
+    done = []
+    bar = tqdm(total=total, initial=sum(_steps_done(p) for p in paths.values()), desc=f"grid {config.name}", unit="step", disable=not progress)
+    try:
+        if workers == 0:
+            for acq, seed in todo:
+                done.append(_run_one(config.to_dict(), acq, seed, out_dir, data_path))
+                bar.n = sum(_steps_done(p) for p in paths.values())
+                bar.refresh()
+                if on_run_done:
+                    on_run_done(paths[(acq, seed)])
+            return done
+        ctx = mp.get_context("spawn")
+        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(threads_per_worker,)) as pool:
+            futures = {pool.submit(_run_one, config.to_dict(), acq, seed, str(out_dir), data_path): (acq, seed) for acq, seed in todo}
+            pending = set(futures)
+            while pending:
+                finished, pending = cf.wait(pending, timeout=5, return_when=cf.FIRST_COMPLETED)
+                for fut in finished:
+                    done.append(fut.result())  # re-raises a worker's error here
+                    if on_run_done:
+                        on_run_done(paths[futures[fut]])
+                bar.n = sum(_steps_done(p) for p in paths.values())
+                bar.refresh()
+    finally:
+        bar.close()
+    return done

@@ -1,0 +1,276 @@
+"""Results files: one JSON file per run, written atomically, validated on load.
+
+Layout of a run file (``<out>/<acquisition>-seed<seed>.json``)::
+
+    {
+      "schema": "bal_utils.run/1",
+      "status": "running" | "complete",
+      "acquisition": "bald", "seed": 0,
+      "config": {... every Config field ...},
+      "data": {"source": ..., "sha256": ...},
+      "provenance": {"package_version", "git_commit", "git_dirty", "machine": {...},
+                     "started", "updated"},
+      "wall_seconds": 612.3,            # summed over every session of the run
+      "history": [                      # one record per trained model: n_steps + 1
+        {"step": 0, "n_labelled": 20, "pool_size": 59880,
+         "test_accuracy": 0.71, "test_error": 0.29,
+         "acquired_indices": [...k training-set indices...], "acquired_labels": [...],
+         "seconds": {"train": 1.2, "evaluate": 0.7, "score": 0.4}},
+        ...
+      ]
+    }
+
+Record ``s`` is the model trained on ``n_labelled`` images and what it then
+acquired; the last record acquires nothing. The file doubles as the run's
+checkpoint: it is rewritten after every step, so a run killed at any moment
+resumes from its last finished step.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+SCHEMA = "bal_utils.run/1"
+STEP_KEYS = ("step", "n_labelled", "pool_size", "test_accuracy", "test_error", "acquired_indices", "acquired_labels", "seconds")
+
+
+def run_filename(acquisition: str, seed: int) -> str:
+    """File name of one run inside a results directory."""
+    return f"{acquisition}-seed{int(seed)}.json"
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def git_commit(directory=None):
+    """``(commit, dirty)`` of the repository holding ``directory`` (default: this package), or ``(None, None)``."""
+    where = str(directory or Path(__file__).resolve().parent)
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=10)
+        if commit.returncode != 0:
+            return None, None
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=where, capture_output=True, text=True, timeout=10)
+        return commit.stdout.strip(), bool(status.stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+
+
+def machine_info() -> dict:
+    """What ran the code: platform, CPU count, Python, Keras and backend versions."""
+    import keras
+
+    info = {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+    }
+    try:
+        with open("/proc/cpuinfo") as fh:
+            names = [line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")]
+        if names:
+            info["cpu_model"] = names[0]
+    except OSError:
+        pass
+    if info["backend"] == "tensorflow":
+        import tensorflow as tf
+
+        info["tensorflow"] = tf.__version__
+        info["gpus"] = [d.name for d in tf.config.list_physical_devices("GPU")]
+    elif info["backend"] == "jax":
+        import jax
+
+        info["jax"] = jax.__version__
+        info["devices"] = [str(d) for d in jax.devices()]
+    return info
+
+
+def atomic_write_json(path, obj) -> None:
+    """Write ``obj`` as JSON to ``path`` so that a reader (or a crash) never sees half a file.
+
+    The text goes to a temporary file in the same directory, is flushed and
+    fsynced, then renamed over ``path`` (an atomic replace on POSIX and Windows).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(obj, fh, indent=1)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _bad(path, problem):
+    raise ValueError(f"results file {path}: {problem}")
+
+
+def validate_run(record, path="<memory>") -> dict:
+    """Check the structure of a run record; raise ``ValueError`` naming the file and the problem."""
+    if not isinstance(record, dict):
+        _bad(path, f"expected a JSON object, got {type(record).__name__}")
+    if record.get("schema") != SCHEMA:
+        _bad(path, f"schema is {record.get('schema')!r}; expected {SCHEMA!r}")
+    for key in ("status", "acquisition", "seed", "config", "history"):
+        if key not in record:
+            _bad(path, f"missing key {key!r}")
+    if record["status"] not in ("running", "complete"):
+        _bad(path, f"status is {record['status']!r}; expected 'running' or 'complete'")
+    from .config import Config
+
+    try:
+        config = Config.from_dict(record["config"])
+    except (TypeError, ValueError) as err:
+        _bad(path, f"bad config: {err}")
+    history = record["history"]
+    if not isinstance(history, list):
+        _bad(path, "history is not a list")
+    seen = set()
+    for i, step in enumerate(history):
+        if not isinstance(step, dict) or any(k not in step for k in STEP_KEYS):
+            _bad(path, f"history[{i}] lacks some of the keys {list(STEP_KEYS)}")
+        if step["step"] != i:
+            _bad(path, f"history[{i}] has step={step['step']!r}; expected {i}")
+        expected = config.n_initial + i * config.acquire_per_step
+        if step["n_labelled"] != expected:
+            _bad(path, f"history[{i}] has n_labelled={step['n_labelled']!r}; expected {expected}")
+        acc = step["test_accuracy"]
+        if not isinstance(acc, (int, float)) or not 0 <= acc <= 1 or not math.isfinite(acc):
+            _bad(path, f"history[{i}] has test_accuracy={acc!r}; expected a number in [0, 1]")
+        acquired = step["acquired_indices"]
+        n_expected = config.acquire_per_step if i < config.n_steps else 0
+        if not isinstance(acquired, list) or len(acquired) != n_expected:
+            _bad(path, f"history[{i}] acquired {len(acquired) if isinstance(acquired, list) else acquired!r} images; expected {n_expected}")
+        if seen.intersection(acquired) or len(set(acquired)) != len(acquired):
+            _bad(path, f"history[{i}] acquires an image that was acquired before")
+        seen.update(acquired)
+    if len(history) > config.n_steps + 1:
+        _bad(path, f"history has {len(history)} records; expected at most n_steps + 1 = {config.n_steps + 1}")
+    if record["status"] == "complete" and len(history) != config.n_steps + 1:
+        _bad(path, f"status is 'complete' but history has {len(history)} of {config.n_steps + 1} records")
+    return record
+
+
+def load_run(path) -> dict:
+    """Read and validate one run file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise ValueError(f"results file {path}: cannot be read ({err})") from None
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(
+            f"results file {path}: damaged JSON ({err}); delete it to start this run again, "
+            "or restore it from version control"
+        ) from None
+    return validate_run(record, path)
+
+
+def load_runs(directory, complete_only: bool = False) -> list:
+    """All run files under ``directory`` (recursively), sorted by acquisition and seed."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ValueError(f"results directory {directory}: not a directory")
+    runs = []
+    for path in sorted(directory.rglob("*.json")):
+        record = load_run(path)
+        record["_path"] = str(path)
+        if not complete_only or record["status"] == "complete":
+            runs.append(record)
+    return sorted(runs, key=lambda r: (r["acquisition"], r["seed"]))
+
+
+def curve(record):
+    """``(n_labelled, test_error)`` arrays of one run."""
+    hist = record["history"]
+    return np.array([h["n_labelled"] for h in hist]), np.array([h["test_error"] for h in hist])
+
+
+def labels_to_reach(record, error: float):
+    """Labelled images at the first step whose test error is at most ``error``; ``None`` if never."""
+    n, err = curve(record)
+    hit = np.flatnonzero(err <= error)
+    return int(n[hit[0]]) if len(hit) else None
+
+
+def summarise(runs, errors=(0.10, 0.05)) -> dict:
+    """Per acquisition function: labels to reach each error (mean, std, per seed) and the last error.
+
+    Returns ``{acquisition: {"seeds": [...], "reach": {error: {"mean", "std", "per_seed", "reached"}},
+    "final_n_labelled": int, "final_error_mean": float, "final_error_std": float}}``.
+    Runs that never reach an error are counted in ``reached`` and left out of the mean.
+    """
+    by_acq = {}
+    for run in runs:
+        by_acq.setdefault(run["acquisition"], []).append(run)
+    table = {}
+    for acq, group in sorted(by_acq.items()):
+        entry = {"seeds": [r["seed"] for r in group], "reach": {}}
+        for e in errors:
+            hits = [labels_to_reach(r, e) for r in group]
+            got = [h for h in hits if h is not None]
+            entry["reach"][e] = {
+                "per_seed": hits,
+                "reached": len(got),
+                "mean": float(np.mean(got)) if got else None,
+                "std": float(np.std(got)) if got else None,
+            }
+        finals = [curve(r) for r in group]
+        last_n = min(len(n) for n, _ in finals)
+        last = [err[last_n - 1] for _, err in finals]
+        entry["final_n_labelled"] = int(finals[0][0][last_n - 1])
+        entry["final_error_mean"] = float(np.mean(last))
+        entry["final_error_std"] = float(np.std(last))
+        table[acq] = entry
+    return table
+
+
+def format_report(runs, errors=(0.10, 0.05)) -> str:
+    """The labels-to-reach table and the error at the last step, as text."""
+    from .acquisition import DISPLAY_NAMES
+
+    if not runs:
+        return "no runs found"
+    table = summarise(runs, errors)
+    heads = ["acquisition", "runs"] + [f"labels to {e:.0%} error" for e in errors] + ["last step error"]
+    rows = []
+    for acq, entry in table.items():
+        status = sum(r["status"] == "complete" for r in runs if r["acquisition"] == acq)
+        row = [DISPLAY_NAMES.get(acq, acq), f"{len(entry['seeds'])} ({status} complete)"]
+        for e in errors:
+            r = entry["reach"][e]
+            n = len(entry["seeds"])
+            if r["mean"] is None:
+                row.append(f"not reached (0/{n})")
+            else:
+                more = "" if r["reached"] == n else f" ({r['reached']}/{n} reached)"
+                row.append(f"{r['mean']:.0f} ± {r['std']:.0f}{more}")
+        row.append(f"{100 * entry['final_error_mean']:.2f}% ± {100 * entry['final_error_std']:.2f} at {entry['final_n_labelled']}")
+        rows.append(row)
+    widths = [max(len(str(x)) for x in col) for col in zip(heads, *rows)]
+    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
+    out = [line(heads), line("-" * w for w in widths)] + [line(r) for r in rows]
+    out.append("labels = labelled images including the initial set; mean ± std over seeds")
+    return "\n".join(out)
