@@ -124,8 +124,8 @@ def mean_std(probs) -> np.ndarray:
     script took the deviation of a single value, so every score was 0.
     """
     p = validate_probs(probs)
-    var = np.maximum((p**2).mean(axis=0) - p.mean(axis=0) ** 2, 0.0)
-    return np.sqrt(var).mean(axis=-1)
+    # Two-pass std (not E[p²] - E[p]², whose round-off makes identical samples score ~1e-9).
+    return p.std(axis=0).mean(axis=-1)
 
 
 def random_scores(probs=None, *, n: int | None = None, rng=None) -> np.ndarray:
