@@ -1,0 +1,61 @@
+import pytest
+
+from bal_utils import PRESETS, Config, get_preset, preset_from_env
+
+
+def test_paper_preset_is_the_protocol():
+    p = get_preset("paper")
+    assert (p.n_initial, p.n_steps, p.acquire_per_step, p.final_labelled) == (20, 98, 10, 1000)
+    assert (p.mc_samples, p.pool_subset, p.epochs, p.batch_size, len(p.seeds)) == (100, 2000, 50, 128, 3)
+    assert p.dataset == "mnist" and p.weight_decay_c == 3.5
+    assert set(p.acquisitions) == {"max_entropy", "bald", "variation_ratios", "mean_std", "random"}
+
+
+@pytest.mark.parametrize(
+    "field, value, match",
+    [
+        ("epochs", 0, "epochs=0"),
+        ("epochs", 2.5, "epochs=2.5"),
+        ("mc_samples", True, "mc_samples=True"),
+        ("dropout_head", 1.0, "dropout_head=1.0"),
+        ("dropout_trunk", float("nan"), "dropout_trunk=nan"),
+        ("learning_rate", 0.0, "learning_rate=0.0"),
+        ("dataset", "cifar", "dataset='cifar'"),
+        ("pool_subset", 5, "pool_subset=5"),
+        ("seeds", (1, 1), "distinct"),
+        ("seeds", (), "non-empty"),
+        ("acquisitions", ("bald", "nope"), "known: "),
+        ("n_pool", 100, "n_pool=100"),
+    ],
+)
+def test_bad_values_name_field_value_and_allowed(field, value, match):
+    with pytest.raises(ValueError, match=match) as err:
+        get_preset("paper", **{field: value})
+    assert "expected" in str(err.value) or "known" in str(err.value)
+
+
+def test_config_is_frozen_and_round_trips():
+    cfg = get_preset("teaching")
+    with pytest.raises(Exception):
+        cfg.epochs = 3
+    assert Config.from_dict(cfg.to_dict()) == cfg
+
+
+def test_unknown_field_and_preset():
+    with pytest.raises(ValueError, match="unknown field"):
+        Config.from_dict({"epoch": 3})
+    with pytest.raises(ValueError, match="expected one of"):
+        get_preset("fast")
+
+
+def test_env_selects_smoke(monkeypatch):
+    monkeypatch.setenv("BAL_SMOKE", "1")
+    assert preset_from_env().name == "smoke"
+    monkeypatch.setenv("BAL_SMOKE", "0")
+    monkeypatch.setenv("BAL_PRESET", "paper")
+    assert preset_from_env().name == "paper"
+
+
+def test_all_presets_valid():
+    for name, cfg in PRESETS.items():
+        assert cfg.name == name and cfg.final_labelled > cfg.n_initial

@@ -1,0 +1,82 @@
+import numpy as np
+import pytest
+
+from bal_utils import BayesianCNN, to_model_input
+from bal_utils.model import build_trunk
+
+
+def test_trunk_and_head_shapes(trained_model, subset):
+    x = to_model_input(subset.x_test[:7])
+    assert trained_model.features(x).shape == (7, 512)
+    assert trained_model.predict(x).shape == (7, 10)
+    assert trained_model.mc_predict(x, 3).shape == (3, 7, 10)
+
+
+def test_crop_is_exact(subset):
+    """The 5x5 valid max pool never reads the last 4 rows/columns: cropping them changes nothing."""
+    cropped, full = build_trunk(crop=True), build_trunk(crop=False)
+    full.set_weights(cropped.get_weights())
+    x = to_model_input(subset.x_test[:32])
+    x[:, 24:, :] = 1.0  # even bright pixels there would not matter
+    np.testing.assert_allclose(cropped.predict(x, verbose=0), full.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_cached_and_naive_agree_with_the_same_masks(trained_model, subset):
+    x = to_model_input(subset.x_test[:64])
+    cached = trained_model.mc_predict(x, 12, mode="cached", seed=5)
+    naive = trained_model.mc_predict(x, 12, mode="naive", seed=5)
+    np.testing.assert_allclose(cached, naive, atol=1e-5)
+    # chunked products give the same answer as one big product
+    np.testing.assert_allclose(trained_model.mc_predict(x, 12, seed=5, max_rows=50), cached, atol=1e-5)
+
+
+def test_mc_samples_differ_and_are_probabilities(trained_model, subset):
+    p = trained_model.mc_predict(to_model_input(subset.x_test[:50]), 10, seed=0)
+    np.testing.assert_allclose(p.sum(-1), 1.0, atol=1e-5)
+    assert np.abs(p[0] - p[1]).max() > 1e-3
+    assert np.array_equal(p, trained_model.mc_predict(to_model_input(subset.x_test[:50]), 10, seed=0))
+
+
+def test_zero_dropout_mc_equals_deterministic(subset):
+    model = BayesianCNN(dropout_trunk=0.0, dropout_head=0.0)
+    model.reset(1)
+    x = to_model_input(subset.x_test[:20])
+    np.testing.assert_allclose(model.mc_predict(x, 4)[3], model.predict(x), atol=1e-6)
+
+
+def test_mc_mean_is_close_to_deterministic_prediction(trained_model, subset):
+    # Dropout with inverted scaling: the MC mean stays near the deterministic net (a loose check).
+    x = to_model_input(subset.x_test[:200])
+    mc_mean = trained_model.mc_predict(x, 200, seed=0).mean(0)
+    agree = np.mean(mc_mean.argmax(1) == trained_model.predict(x).argmax(1))
+    assert agree > 0.75
+
+
+def test_deterministic_predict_is_repeatable(trained_model, subset):
+    x = to_model_input(subset.x_test[:30])
+    assert np.array_equal(trained_model.predict(x), trained_model.predict(x))
+
+
+def test_reset_and_fit_reproducible_regardless_of_history(subset):
+    x, y = to_model_input(subset.x_train[:150]), subset.y_train[:150]
+    model = BayesianCNN()
+    runs = []
+    for noise_seed in (11, 12):
+        model.reset(noise_seed)
+        model.fit(x, y, 2, 64, noise_seed)  # different history before
+        model.reset(3)
+        model.fit(x, y, 3, 64, 3)
+        runs.append(model.predict(x[:20]))
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def test_weight_decay_is_c_over_n(subset):
+    model = BayesianCNN(weight_decay_c=3.5)
+    model.set_weight_decay(70)
+    assert float(model.dense.decay.numpy()) == pytest.approx(0.05)
+
+
+@pytest.mark.parametrize("t", [0, -2, 1.5, True])
+def test_bad_mc_samples(trained_model, subset, t):
+    with pytest.raises(ValueError, match="mc_samples"):
+        trained_model.mc_predict(to_model_input(subset.x_test[:2]), t)
