@@ -29,7 +29,7 @@ from . import __version__
 from .acquisition import get_acquisition, select_top_k
 from .config import Config
 from .data import load_mnist, make_splits, to_model_input
-from .results import SCHEMA, atomic_write_json, git_commit, load_run, machine_info, now_iso, run_filename
+from .results import SCHEMA, atomic_write_json, git_commit, load_run, machine_info, now_iso, remove_stale_temporaries, run_filename
 
 # Acquisition functions that need no model predictions.
 MODEL_FREE = {"random"}
@@ -158,6 +158,8 @@ def run_active_learning(
     seed = int(seed)
     data = data if data is not None else load_mnist(config.dataset, data_path)
     path = Path(out_dir) / run_filename(acquisition, seed) if out_dir is not None else None
+    if path is not None:
+        remove_stale_temporaries(path)
     if path is not None and path.exists():
         record = load_run(path)
         _check_resumable(record, config, acquisition, seed, data, path)

@@ -34,6 +34,7 @@ import os
 import platform
 import subprocess
 import tempfile
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -97,6 +98,19 @@ def machine_info() -> dict:
     return info
 
 
+#: Seconds to pause between writing the temporary file and renaming it (tests only).
+_FAULT_DELAY_VAR = "BAL_FAULT_WRITE_DELAY"
+
+
+def remove_stale_temporaries(path) -> int:
+    """Delete temporary files that a killed :func:`atomic_write_json` left beside ``path``."""
+    path = Path(path)
+    stale = list(path.parent.glob(f".{path.name}.*.tmp")) if path.parent.is_dir() else []
+    for tmp in stale:
+        tmp.unlink(missing_ok=True)
+    return len(stale)
+
+
 def atomic_write_json(path, obj) -> None:
     """Write ``obj`` as JSON to ``path`` so that a reader (or a crash) never sees half a file.
 
@@ -113,6 +127,8 @@ def atomic_write_json(path, obj) -> None:
             fh.write("\n")
             fh.flush()
             os.fsync(fh.fileno())
+        if _FAULT_DELAY_VAR in os.environ:  # fault injection: widen the window a kill can hit
+            time.sleep(float(os.environ[_FAULT_DELAY_VAR]))
         os.replace(tmp, path)
     except BaseException:
         try:
