@@ -23,13 +23,18 @@ from .acquisition import (  # noqa: E402
 )
 from .config import PRESETS, Config, get_preset, preset_from_env  # noqa: E402
 from .data import MNIST, Splits, load_mnist, make_splits, to_model_input  # noqa: E402
-from .results import format_report, labels_to_reach, load_run, load_runs, summarise  # noqa: E402
+from .data import rotate_images  # noqa: E402
+from .results import device_summary, format_report, labels_to_reach, load_run, load_runs, summarise  # noqa: E402
 
 _LAZY = {
     "BayesianCNN": "model",
     "run_active_learning": "loop",
     "acquire": "loop",
     "run_grid": "grid",
+    "train_bayesian_cnn": "model",
+    "plots": None,
+    "widgets": None,
+    "toy": None,
 }
 
 
@@ -37,5 +42,7 @@ def __getattr__(name):
     if name in _LAZY:
         import importlib
 
+        if _LAZY[name] is None:  # a submodule
+            return importlib.import_module(f".{name}", __name__)
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'bal_utils' has no attribute {name!r}")

@@ -198,3 +198,33 @@ def make_splits(data: MNIST, config, seed: int) -> Splits:
         raise ValueError(f"n_test={config.n_test} is more than the {len(data.y_test)} test images of {data.source}")
     test = np.arange(len(data.y_test)) if n_test == len(data.y_test) else np.sort(rng.choice(len(data.y_test), n_test, replace=False))
     return Splits(initial=initial.astype(np.int64), validation=validation.astype(np.int64), pool=pool.astype(np.int64), test=test.astype(np.int64))
+
+
+def rotate_images(image: np.ndarray, angles) -> np.ndarray:
+    """One image ``(28, 28)`` rotated by each angle (degrees, counter-clockwise) about its centre.
+
+    Bilinear interpolation, zeros outside. Returns ``(len(angles), 28, 28)``
+    in the input's dtype.
+    """
+    img = np.asarray(image, dtype=np.float64)
+    if img.ndim != 2:
+        raise ValueError(f"image has shape {img.shape}: expected one (H, W) image")
+    h, w = img.shape
+    cy, cx = (h - 1) / 2, (w - 1) / 2
+    yy, xx = np.mgrid[0:h, 0:w]
+    out = []
+    for angle in np.atleast_1d(angles):
+        a = np.deg2rad(angle)
+        # source coordinates of each output pixel (inverse rotation)
+        sx = np.cos(a) * (xx - cx) - np.sin(a) * (yy - cy) + cx
+        sy = np.sin(a) * (xx - cx) + np.cos(a) * (yy - cy) + cy
+        x0, y0 = np.floor(sx).astype(int), np.floor(sy).astype(int)
+        fx, fy = sx - x0, sy - y0
+        val = np.zeros_like(img)
+        for dy, dx, wgt in ((0, 0, (1 - fx) * (1 - fy)), (0, 1, fx * (1 - fy)), (1, 0, (1 - fx) * fy), (1, 1, fx * fy)):
+            yi, xi = y0 + dy, x0 + dx
+            ok = (yi >= 0) & (yi < h) & (xi >= 0) & (xi < w)
+            val[ok] += wgt[ok] * img[yi[ok], xi[ok]]
+        out.append(val)
+    out = np.stack(out)
+    return np.clip(np.rint(out), 0, 255).astype(image.dtype) if np.asarray(image).dtype == np.uint8 else out.astype(np.asarray(image).dtype)

@@ -28,8 +28,9 @@ and JAX backends.
 from __future__ import annotations
 
 import numpy as np
-import keras
-from keras import layers, ops
+
+from ._backend import keras
+from keras import layers, ops  # noqa: E402  (after the quiet import)
 
 N_CLASSES = 10
 INPUT_SHAPE = (28, 28, 1)
@@ -193,15 +194,19 @@ class BayesianCNN:
         """Trunk outputs ``(N, 512)``."""
         return self.trunk.predict(x, batch_size=batch_size, verbose=0)
 
-    def dropout_masks(self, mc_samples: int, seed=None):
+    def dropout_masks(self, mc_samples: int, seed=None, rates=None):
         """Draw T pairs of dropout masks, already scaled by 1 / (1 - rate).
 
         Returns ``(trunk_masks (T, 512), head_masks (T, 128))`` float32.
-        ``seed`` is an int or ``numpy.random.Generator`` (None: fresh entropy).
+        ``seed`` is an int or ``numpy.random.Generator`` (None: fresh entropy);
+        ``rates`` overrides the model's ``(trunk, head)`` dropout rates.
         """
+        rates = self.dropout_rates if rates is None else tuple(rates)
+        if len(rates) != 2 or not all(isinstance(r, (int, float)) and 0 <= r < 1 for r in rates):
+            raise ValueError(f"rates={rates!r} is not allowed: expected two dropout rates in [0, 1)")
         rng = np.random.default_rng(seed)
         out = []
-        for rate, width in zip(self.dropout_rates, (self.trunk.output_shape[-1], self.dense.units)):
+        for rate, width in zip(rates, (self.trunk.output_shape[-1], self.dense.units)):
             keep = rng.random((mc_samples, width)) >= rate
             out.append((keep / (1.0 - rate)).astype(np.float32))
         return tuple(out)
@@ -220,7 +225,7 @@ class BayesianCNN:
         logits = ops.matmul(h, self.output_layer.kernel) + self.output_layer.bias  # (N, T, 10)
         return ops.transpose(ops.softmax(logits, axis=-1), (1, 0, 2))
 
-    def mc_predict(self, x, mc_samples: int, mode: str = "cached", seed=None, max_rows: int = 131072) -> np.ndarray:
+    def mc_predict(self, x, mc_samples: int, mode: str = "cached", seed=None, max_rows: int = 131072, rates=None) -> np.ndarray:
         """T stochastic forward passes with MC dropout.
 
         Pass ``t`` uses one dropout mask for every image ("consistent" MC
@@ -241,6 +246,8 @@ class BayesianCNN:
             once per mask, as a plain MC-dropout loop would.
         seed : int or numpy Generator, optional
             Seeds the masks.
+        rates : (float, float), optional
+            Dropout rates to predict with instead of the trained ones.
 
         Returns
         -------
@@ -251,7 +258,7 @@ class BayesianCNN:
         if mode not in ("cached", "naive"):
             raise ValueError(f"mode={mode!r} is not known: expected 'cached' or 'naive'")
         t = int(mc_samples)
-        masks = self.dropout_masks(t, seed)
+        masks = self.dropout_masks(t, seed, rates)
         if mode == "naive":
             return np.concatenate(
                 [self._head_numpy(self.features(x), m1[None], m2[None]) for m1, m2 in zip(*masks)]
@@ -264,3 +271,34 @@ class BayesianCNN:
 
     def _head_numpy(self, features, trunk_masks, head_masks):
         return ops.convert_to_numpy(self.mc_head(ops.convert_to_tensor(features), trunk_masks, head_masks))
+
+
+def train_bayesian_cnn(x, y, config, seed: int = 0, **kwargs) -> BayesianCNN:
+    """Build a :class:`BayesianCNN` from ``config`` and train it from scratch on ``x``, ``y``.
+
+    ``x`` is ``(N, 28, 28, 1)`` float32 (see :func:`bal_utils.data.to_model_input`);
+    ``config.epochs`` and ``config.batch_size`` set the training.
+    """
+    model = BayesianCNN.from_config(config, **kwargs)
+    model.reset(seed)
+    model.fit(x, y, config.epochs, config.batch_size, seed)
+    return model
+
+
+def multiply_adds(model: BayesianCNN) -> dict:
+    """Multiply-adds per image of each layer with weights: ``{layer name: count}``.
+
+    Convolutions count ``out_h * out_w * out_channels * k_h * k_w * in_channels``;
+    dense layers ``inputs * units``. Shows where the cost of a forward pass is.
+    """
+    counts = {}
+    for layer in (*model.trunk.layers, model.dense, model.output_layer):
+        if not hasattr(layer, "kernel"):
+            continue
+        k = layer.kernel.shape
+        if len(k) == 4:  # conv: (kh, kw, cin, cout)
+            _, h, w_, _ = layer.output.shape
+            counts[layer.name] = int(h * w_ * k[0] * k[1] * k[2] * k[3])
+        else:
+            counts[layer.name] = int(k[0] * k[1])
+    return counts

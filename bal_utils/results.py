@@ -68,7 +68,7 @@ def git_commit(directory=None):
 
 def machine_info() -> dict:
     """What ran the code: platform, CPU count, Python, Keras and backend versions."""
-    import keras
+    from ._backend import keras
 
     info = {
         "platform": platform.platform(),
@@ -109,6 +109,13 @@ def remove_stale_temporaries(path) -> int:
     for tmp in stale:
         tmp.unlink(missing_ok=True)
     return len(stale)
+
+
+def device_summary() -> str:
+    """One line: Keras version and backend, GPUs found, CPU count."""
+    info = machine_info()
+    gpus = info.get("gpus", [d for d in info.get("devices", []) if "cpu" not in d.lower()])
+    return f"Keras {info['keras']} on {info['backend']}; GPU: {', '.join(gpus) if gpus else 'none'}; {info['cpu_count']} CPU cores"
 
 
 def atomic_write_json(path, obj) -> None:

@@ -1,0 +1,40 @@
+"""Import Keras once, with the backend's C++ start-up log lines silenced.
+
+TensorFlow writes its start-up lines ("oneDNN custom operations are on",
+"Could not find cuda drivers", "failed call to cuInit") from C++ straight to
+file descriptor 2, before ``TF_CPP_MIN_LOG_LEVEL`` is honoured, and a Jupyter
+kernel copies them into the cell's output. They are noise here, so fd 2 points
+at ``os.devnull`` while the backend starts; Python's own errors are unaffected.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def _import_quietly():
+    try:
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:  # no usable fd 2: import normally
+        import keras
+
+        return keras
+    try:
+        os.dup2(devnull, 2)
+        import keras
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            tf.get_logger().setLevel("ERROR")
+            tf.config.list_physical_devices()
+        keras.ops.convert_to_numpy(keras.ops.zeros((1,)))  # first op: the runtime starts here
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    return keras
+
+
+keras = _import_quietly()

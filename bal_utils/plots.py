@@ -1,0 +1,146 @@
+"""Figures for the book (matplotlib). Each function returns the Figure it drew."""
+
+from __future__ import annotations
+
+import numpy as np
+import matplotlib.pyplot as plt
+
+from .acquisition import DISPLAY_NAMES
+
+COLORS = {
+    "bald": "C0",
+    "variation_ratios": "C1",
+    "max_entropy": "C2",
+    "mean_std": "C3",
+    "random": "0.4",
+    "variation_ratios_mean": "C4",
+}
+
+
+def _name(acq):
+    return DISPLAY_NAMES.get(acq, acq)
+
+
+def image_grid(images, titles=None, ncols: int = 10, size: float = 1.1, suptitle=None):
+    """Show images ``(N, 28, 28)`` (or ``(N, 28, 28, 1)``) in a grid with optional titles."""
+    images = np.asarray(images)
+    if images.ndim == 4:
+        images = images[..., 0]
+    n = len(images)
+    ncols = max(1, min(ncols, n))
+    nrows = max(1, -(-n // ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.3 if suptitle else 0)), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(images[i], cmap="gray_r")
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_learning_curves(runs, ax=None, errors_pct=True, title=None):
+    """Test error against labelled images, one line per acquisition function, a band for the spread.
+
+    ``runs`` are run records (see :mod:`bal_utils.results`); the line is the
+    mean over seeds and the band mean ± one standard deviation.
+    """
+    from .results import curve
+
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4.5))
+    groups = {}
+    for run in runs:
+        groups.setdefault(run["acquisition"], []).append(curve(run))
+    for acq, curves in sorted(groups.items(), key=lambda kv: list(COLORS).index(kv[0]) if kv[0] in COLORS else 99):
+        length = min(len(n) for n, _ in curves)
+        n = curves[0][0][:length]
+        err = np.stack([e[:length] for _, e in curves]) * (100 if errors_pct else 1)
+        mean, std = err.mean(0), err.std(0)
+        color = COLORS.get(acq)
+        ax.plot(n, mean, color=color, label=f"{_name(acq)} ({len(curves)} seed{'s' if len(curves) > 1 else ''})")
+        if len(curves) > 1:
+            ax.fill_between(n, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
+    ax.set_xlabel("labelled images")
+    ax.set_ylabel("test error (%)" if errors_pct else "test error")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_mc_prediction(image, probs, label=None, axes=None, title=None):
+    """One digit and its MC-dropout prediction: mean probability per class with ± one std.
+
+    ``probs`` is ``(T, 10)``: the T stochastic passes for this image.
+    """
+    probs = np.asarray(probs)
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(6, 2.2), gridspec_kw={"width_ratios": [1, 3]})
+    fig = axes[0].figure
+    axes[0].imshow(np.asarray(image).squeeze(), cmap="gray_r")
+    axes[0].axis("off")
+    if label is not None:
+        axes[0].set_title(f"label {label}", fontsize=9)
+    mean, std = probs.mean(0), probs.std(0)
+    axes[1].bar(np.arange(10), mean, yerr=std, color="C0", alpha=0.8, capsize=2)
+    axes[1].set_ylim(0, 1.05)
+    axes[1].set_xticks(range(10))
+    axes[1].set_ylabel("p(class)")
+    axes[1].set_title(title or f"T = {len(probs)} passes: mean ± std", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_score_histograms(scores: dict, bins: int = 30):
+    """One histogram per acquisition function of the scores over the pool."""
+    n = len(scores)
+    fig, axes = plt.subplots(1, n, figsize=(2.6 * n, 2.3), squeeze=False)
+    for ax, (acq, s) in zip(axes.flat, scores.items()):
+        ax.hist(s, bins=bins, color=COLORS.get(acq, "C0"), alpha=0.85)
+        ax.set_title(_name(acq), fontsize=9)
+        ax.set_yscale("log")
+        ax.set_xlabel("score", fontsize=8)
+    axes.flat[0].set_ylabel("pool images")
+    fig.tight_layout()
+    return fig
+
+
+def plot_overlap(picks: dict):
+    """Heatmap of how many of the top-k picks two acquisition functions share."""
+    names = list(picks)
+    k = max(len(v) for v in picks.values())
+    m = np.array([[len(set(picks[a]) & set(picks[b])) for b in names] for a in names])
+    fig, ax = plt.subplots(figsize=(1.0 + 0.8 * len(names), 0.8 + 0.7 * len(names)))
+    ax.imshow(m, cmap="Blues", vmin=0, vmax=k)
+    ax.set_xticks(range(len(names)), [_name(a) for a in names], rotation=40, ha="right", fontsize=8)
+    ax.set_yticks(range(len(names)), [_name(a) for a in names], fontsize=8)
+    for i in range(len(names)):
+        for j in range(len(names)):
+            ax.text(j, i, m[i, j], ha="center", va="center", fontsize=8, color="white" if m[i, j] > k / 2 else "black")
+    ax.set_title(f"shared picks among the top {k}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_toy_step(X, y, step, ax=None, title=None):
+    """The toy problem at one step: p(y=1) as a background, labelled points, the next query circled."""
+    from .toy import toy_grid
+
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(4, 3.4))
+    xx, yy, _ = toy_grid(X, int(np.sqrt(step.grid_proba.size)))
+    ax.contourf(xx, yy, step.grid_proba.reshape(xx.shape), levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.5)
+    ax.contour(xx, yy, step.grid_proba.reshape(xx.shape), levels=[0.5], colors="k", linewidths=1)
+    ax.scatter(X[:, 0], X[:, 1], c="0.6", s=4, label="pool")
+    lab = step.labelled
+    ax.scatter(X[lab, 0], X[lab, 1], c=np.where(y[lab] == 1, "C3", "C0"), s=30, edgecolors="k", linewidths=0.6, label="labelled")
+    if step.acquired is not None:
+        ax.scatter(*X[step.acquired], s=160, facecolors="none", edgecolors="gold", linewidths=2.5, label="next query")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title or f"{len(lab)} labels, test acc. {step.accuracy:.0%}", fontsize=9)
+    return fig

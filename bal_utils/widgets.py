@@ -1,0 +1,79 @@
+"""ipywidgets explorers for the chapters.
+
+Each returns a widget to display; its callbacks redraw a matplotlib figure in
+an Output area. A static site cannot run the callbacks, so every chapter also
+shows the widget's default view as an ordinary figure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import ipywidgets as w
+import matplotlib.pyplot as plt
+
+from .acquisition import ACQUISITIONS, DISPLAY_NAMES, get_acquisition, select_top_k
+
+
+def _redrawing(controls, draw):
+    """The ``controls`` above an output that ``draw(**values)`` redraws on every change."""
+
+    def draw_and_show(**values):
+        draw(**values)
+        plt.show()
+
+    return w.VBox([w.HBox(list(controls.values())), w.interactive_output(draw_and_show, controls)])
+
+
+def toy_loop_explorer(X, y, runs: dict):
+    """Step through precomputed toy loops (``{strategy: [ToyStep, ...]}``) side by side."""
+    from .plots import plot_toy_step
+
+    n = min(len(v) for v in runs.values())
+    step = w.IntSlider(value=0, min=0, max=n - 1, description="step", continuous_update=False)
+
+    def draw(step):
+        fig, axes = plt.subplots(1, len(runs), figsize=(4 * len(runs), 3.4))
+        for ax, (name, steps) in zip(np.atleast_1d(axes), runs.items()):
+            plot_toy_step(X, y, steps[step], ax=ax, title=f"{name}: {len(steps[step].labelled)} labels, acc. {steps[step].accuracy:.0%}")
+        fig.tight_layout()
+
+    return _redrawing({"step": step}, draw)
+
+
+def mc_dropout_explorer(model, images, labels, max_samples: int = 200, seed: int = 0):
+    """Pick a digit, T and the dropout rates; see the MC-dropout prediction and its spread."""
+    from .plots import plot_mc_prediction
+
+    controls = {
+        "index": w.IntSlider(value=0, min=0, max=len(images) - 1, description="digit", continuous_update=False),
+        "t": w.IntSlider(value=20, min=1, max=max_samples, description="T", continuous_update=False),
+        "trunk_rate": w.FloatSlider(value=model.dropout_rates[0], min=0.0, max=0.9, step=0.05, description="p trunk", continuous_update=False),
+        "head_rate": w.FloatSlider(value=model.dropout_rates[1], min=0.0, max=0.9, step=0.05, description="p head", continuous_update=False),
+    }
+
+    def draw(index, t, trunk_rate, head_rate):
+        probs = model.mc_predict(images[index : index + 1], t, seed=seed, rates=(trunk_rate, head_rate))[:, 0]
+        plot_mc_prediction(images[index], probs, labels[index], title=f"T = {t}, dropout {trunk_rate:.2f}/{head_rate:.2f}: mean ± std")
+
+    return _redrawing(controls, draw)
+
+
+def acquisition_explorer(probs, images, labels, names=None):
+    """Choose an acquisition function and k; see which pool digits it picks.
+
+    ``probs`` is ``(T, N, C)`` for the ``N`` pool ``images``.
+    """
+    from .plots import image_grid
+
+    names = names or [n for n in ACQUISITIONS if n != "variation_ratios_mean"]
+    scores = {n: get_acquisition(n)(probs, rng=0) if n == "random" else get_acquisition(n)(probs) for n in names}
+    controls = {
+        "name": w.Dropdown(options=[(DISPLAY_NAMES.get(n, n), n) for n in names], value=names[0], description="function"),
+        "k": w.IntSlider(value=10, min=1, max=min(40, len(labels)), description="k", continuous_update=False),
+    }
+
+    def draw(name, k):
+        top = select_top_k(scores[name], k)
+        image_grid(images[top], [f"{labels[i]}: {scores[name][i]:.2f}" for i in top], ncols=10, suptitle=f"top {k} by {DISPLAY_NAMES.get(name, name)} (label: score)")
+
+    return _redrawing(controls, draw)
