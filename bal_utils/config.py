@@ -60,6 +60,12 @@ class Config:
         ``None`` scores the whole pool.
     epochs, batch_size : int
         Training from scratch after every acquisition.
+    batching : {"balanced", "keras"}
+        How an epoch is cut into at most ``batch_size`` images per batch:
+        ``"balanced"`` makes the batches nearly equal (130 -> 65 + 65);
+        ``"keras"`` keeps Keras' full batches plus a small remainder
+        (130 -> 128 + 2), whose full-size Adam step on two images wrecks
+        training at such sizes.
     learning_rate : float
         Adam step size.
     weight_decay_c : float
@@ -84,6 +90,7 @@ class Config:
     pool_subset: int | None = 2000
     epochs: int = 50
     batch_size: int = 128
+    batching: str = "balanced"
     learning_rate: float = 1e-3
     weight_decay_c: float = 3.5
     dropout_trunk: float = 0.25
@@ -173,6 +180,8 @@ def _validate(cfg: Config) -> None:
     _check_int(cfg, "pool_subset", 1, allow_none=True)
     _check_int(cfg, "epochs", 1, 10_000)
     _check_int(cfg, "batch_size", 1, 1_000_000)
+    if cfg.batching not in ("balanced", "keras"):
+        raise ValueError(f"batching={cfg.batching!r} is not allowed: expected 'balanced' or 'keras'")
     _check_float(cfg, "learning_rate", 0.0, 10.0, low_open=True)
     _check_float(cfg, "weight_decay_c", 0.0, 1e6)
     _check_float(cfg, "dropout_trunk", 0.0, 1.0, high_open=True)

@@ -182,7 +182,7 @@ def run_active_learning(
         for step in range(first, last + 1):
             t0 = time.perf_counter()
             model.reset(step_seed(seed, step))
-            model.fit(to_model_input(data.x_train[labelled]), data.y_train[labelled], config.epochs, config.batch_size, step_seed(seed, step))
+            model.fit(to_model_input(data.x_train[labelled]), data.y_train[labelled], config.epochs, config.batch_size, step_seed(seed, step), config.batching)
             t1 = time.perf_counter()
             accuracy = float(np.mean(model.predict(x_test).argmax(axis=1) == y_test))
             t2 = time.perf_counter()

@@ -69,24 +69,41 @@ def build_trunk(crop: bool = True, name: str = "trunk") -> keras.Sequential:
     return keras.Sequential(stack, name=name)
 
 
+#: How an epoch is cut into mini-batches (see :class:`_Schedule`).
+BATCHINGS = ("balanced", "keras")
+
+
 class _Schedule(keras.utils.PyDataset):
     """All epochs of one training run as one sequence of mini-batches.
 
-    Each epoch is a fresh permutation cut into batches (the last one partial),
-    exactly as ``fit(epochs=E, shuffle=True)`` would do; handing Keras the
-    whole schedule as a single "epoch" removes its per-epoch overhead, which
-    dominates when the labelled set is a few dozen images.
+    Each epoch is a fresh permutation of the N images cut into
+    ``ceil(N / batch_size)`` batches:
+
+    * ``"balanced"`` (default): batches of nearly equal size (``numpy.array_split``),
+      e.g. N = 130 gives 65 + 65;
+    * ``"keras"``: full batches and a last partial one, as ``fit`` does, e.g.
+      128 + 2. Adam takes a full-size step on that 2-image batch in every epoch,
+      and at N = 130 the test error jumps from about 25% to about 60%
+      (measured in ``benchmarks/batching.py``).
+
+    Handing Keras the whole schedule as a single "epoch" also removes its
+    per-epoch overhead, which dominates when the labelled set is small.
     """
 
-    def __init__(self, x, y, epochs, batch_size, rng):
+    def __init__(self, x, y, epochs, batch_size, rng, batching="balanced"):
         super().__init__()
+        if batching not in BATCHINGS:
+            raise ValueError(f"batching={batching!r} is not known: expected one of {list(BATCHINGS)}")
         self.x, self.y = x, y
         n = len(x)
-        self.batches = [
-            perm[i : i + batch_size]
-            for perm in (rng.permutation(n) for _ in range(epochs))
-            for i in range(0, n, batch_size)
-        ]
+        n_batches = -(-n // batch_size)
+        self.batches = []
+        for _ in range(epochs):
+            perm = rng.permutation(n)
+            if batching == "balanced":
+                self.batches += np.array_split(perm, n_batches)
+            else:
+                self.batches += [perm[i : i + batch_size] for i in range(0, n, batch_size)]
 
     def __len__(self):
         return len(self.batches)
@@ -176,15 +193,16 @@ class BayesianCNN:
         self.dense.decay.assign(self.weight_decay_c / max(int(n_train), 1))
 
     # -- training and prediction ------------------------------------------
-    def fit(self, x, y, epochs: int, batch_size: int, seed: int) -> None:
+    def fit(self, x, y, epochs: int, batch_size: int, seed: int, batching: str = "balanced") -> None:
         """Train (without resetting) on ``x (N, 28, 28, 1)`` float32 and labels ``y (N,)``.
 
         Sets the weight decay to c / N first. The mini-batch order is drawn
-        from ``seed``.
+        from ``seed``; ``batching`` says how an epoch is cut (:class:`_Schedule`).
         """
         self.set_weight_decay(len(x))
         rng = np.random.default_rng([int(seed), 0xBA7C4])
-        self.network.fit(_Schedule(x, np.asarray(y), epochs, batch_size, rng), epochs=1, shuffle=False, verbose=0)
+        schedule = _Schedule(x, np.asarray(y), epochs, batch_size, rng, batching)
+        self.network.fit(schedule, epochs=1, shuffle=False, verbose=0)
 
     def predict(self, x, batch_size: int = 1024) -> np.ndarray:
         """Deterministic prediction (dropout off): probabilities ``(N, 10)``."""
@@ -281,7 +299,7 @@ def train_bayesian_cnn(x, y, config, seed: int = 0, **kwargs) -> BayesianCNN:
     """
     model = BayesianCNN.from_config(config, **kwargs)
     model.reset(seed)
-    model.fit(x, y, config.epochs, config.batch_size, seed)
+    model.fit(x, y, config.epochs, config.batch_size, seed, config.batching)
     return model
 
 

@@ -80,3 +80,16 @@ def test_weight_decay_is_c_over_n(subset):
 def test_bad_mc_samples(trained_model, subset, t):
     with pytest.raises(ValueError, match="mc_samples"):
         trained_model.mc_predict(to_model_input(subset.x_test[:2]), t)
+
+
+@pytest.mark.parametrize("batching, sizes", [("balanced", [65, 65]), ("keras", [128, 2])])
+def test_schedule_cuts_each_epoch_once(batching, sizes):
+    from bal_utils.model import _Schedule
+
+    sched = _Schedule(np.zeros((130, 1)), np.zeros(130), 3, 128, np.random.default_rng(0), batching)
+    assert [len(b) for b in sched.batches] == sizes * 3
+    for e in range(3):
+        epoch = np.concatenate(sched.batches[2 * e : 2 * e + 2])
+        assert sorted(epoch.tolist()) == list(range(130))
+    with pytest.raises(ValueError, match="batching='odd'"):
+        _Schedule(np.zeros((4, 1)), np.zeros(4), 1, 2, np.random.default_rng(0), "odd")
