@@ -1,0 +1,97 @@
+"""The book's helpers: toy loop, rotation, cost counting, plots and widgets."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+
+import bal_utils as bu
+from bal_utils.model import multiply_adds
+
+
+def test_moons_and_toy_classifier_learn():
+    X, y = bu.toy.make_moons(200, seed=0)
+    assert X.shape == (200, 2) and np.bincount(y).tolist() == [100, 100]
+    clf = bu.toy.ToyClassifier().fit(X, y)
+    assert np.mean((clf.predict_proba(X) > 0.5) == y) > 0.95
+
+
+def test_toy_loop_uncertainty_queries_unlabelled_and_beats_random_on_average():
+    X, y = bu.toy.make_moons(300, seed=0)
+    Xt, yt = bu.toy.make_moons(1000, seed=1)
+    final = {}
+    for strategy in ("uncertainty", "random"):
+        accs = []
+        for seed in range(6):
+            steps = bu.toy.run_toy_loop(X, y, strategy, n_steps=10, seed=seed, X_test=Xt, y_test=yt)
+            assert len(steps) == 11 and len(set(steps[-1].labelled.tolist())) == 12
+            assert all(s.acquired not in s.labelled for s in steps[:-1])
+            accs.append(steps[-1].accuracy)
+        final[strategy] = np.mean(accs)
+    assert final["uncertainty"] > final["random"]
+    with pytest.raises(ValueError, match="strategy='greedy'"):
+        bu.toy.run_toy_loop(X, y, "greedy")
+
+
+def test_binary_entropy_edges():
+    assert bu.toy.binary_entropy([0.0, 1.0]).tolist() == [0.0, 0.0]
+    assert bu.toy.binary_entropy(0.5) == pytest.approx(np.log(2))
+
+
+def test_rotate_images(subset):
+    img = subset.x_test[0]
+    rot = bu.rotate_images(img, [0, 90, 360])
+    assert rot.shape == (3, 28, 28) and rot.dtype == np.uint8
+    assert np.array_equal(rot[0], img) and np.abs(rot[2].astype(int) - img).max() <= 1
+    # 90 degrees counter-clockwise equals numpy's rot90 up to interpolation at the centre
+    assert np.mean(np.abs(rot[1].astype(int) - np.rot90(img).astype(int))) < 1.0
+    with pytest.raises(ValueError, match="one \\(H, W\\) image"):
+        bu.rotate_images(subset.x_test[:2], [0])
+
+
+def test_multiply_adds_trunk_dominates():
+    m = multiply_adds(bu.BayesianCNN())
+    assert m["conv2"] == 20 * 20 * 32 * 3 * 3 * 32 and m["dense"] == 512 * 128
+    assert (m["conv1"] + m["conv2"]) / sum(m.values()) > 0.95
+
+
+def test_plots_return_figures(trained_model, subset):
+    x = bu.to_model_input(subset.x_test[:30])
+    probs = trained_model.mc_predict(x, 5, seed=0)
+    scores = {"bald": bu.bald(probs), "max_entropy": bu.max_entropy(probs)}
+    figs = [
+        bu.plots.image_grid(subset.x_test[:12], [str(i) for i in range(12)], ncols=5),
+        bu.plots.plot_mc_prediction(x[0], probs[:, 0], 3),
+        bu.plots.plot_score_histograms(scores),
+        bu.plots.plot_overlap({k: bu.select_top_k(v, 5) for k, v in scores.items()}),
+    ]
+    assert all(len(f.axes) >= 1 for f in figs)
+    X, y = bu.toy.make_moons(50)
+    steps = bu.toy.run_toy_loop(X, y, n_steps=1)
+    assert bu.plots.plot_toy_step(X, y, steps[0]).axes
+
+
+def test_learning_curves_band_over_seeds():
+    from test_loop import _fake_run
+
+    runs = [_fake_run("bald", 0, [0.5, 0.2, 0.1]), _fake_run("bald", 1, [0.4, 0.2, 0.05]), _fake_run("random", 0, [0.5, 0.4, 0.3])]
+    fig = bu.plots.plot_learning_curves(runs)
+    ax = fig.axes[0]
+    assert [l.get_label() for l in ax.get_lines()] == ["BALD (2 seeds)", "Random (1 seed)"]
+    assert np.allclose(ax.get_lines()[0].get_ydata(), [45, 20, 7.5])
+    assert len(ax.collections) == 1  # one band: only BALD has more than one seed
+
+
+def test_widgets_build_and_respond(trained_model, subset):
+    x = bu.to_model_input(subset.x_test[:5])
+    probs = trained_model.mc_predict(x, 4, seed=0)
+    acq = bu.widgets.acquisition_explorer(probs, x, subset.y_test[:5], names=["bald", "random"])
+    mc = bu.widgets.mc_dropout_explorer(trained_model, x, subset.y_test[:5])
+    X, y = bu.toy.make_moons(40)
+    toy = bu.widgets.toy_loop_explorer(X, y, {"uncertainty": bu.toy.run_toy_loop(X, y, n_steps=2)})
+    for widget in (acq, mc, toy):
+        controls = widget.children[0].children
+        assert controls
+        controls[-1].value = controls[-1].max if hasattr(controls[-1], "max") else controls[-1].options[-1][1]
