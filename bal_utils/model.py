@@ -9,8 +9,10 @@ Architecture (the seed code, not the paper text, which says 4x4 kernels and
 The trunk is deterministic: every dropout layer sits after it. MC dropout
 therefore needs the trunk only once per image; the T stochastic passes run the
 small head on the cached 512 features (:meth:`BayesianCNN.mc_predict`,
-``mode="cached"``), in large batched calls with a fresh dropout mask per row.
-``mode="naive"`` runs the whole network T times, for tests and benchmarks.
+``mode="cached"``): dropout before a dense layer masks rows of its kernel, so
+the T passes become one matrix product with T masked kernels. Masks are drawn
+explicitly, one per pass; ``mode="naive"`` runs the whole network T times with
+the same masks, for tests and benchmarks.
 
 A second, exact saving: the 5x5 max pool with "valid" padding reads only the
 top-left 20x20 of the 24x24 second-conv output, which depends only on the
