@@ -14,7 +14,7 @@ from bal_utils import load_run, make_splits, run_active_learning
 from bal_utils.results import atomic_write_json
 
 N_KILLS = 12
-STEPS = 5
+STEPS = 20
 
 
 def _cli(out, extra_env=None):
@@ -61,8 +61,8 @@ def test_sigkill_at_random_moments_then_resume_equals_uninterrupted(tmp_path):
                     time.sleep(0.005)
                 time.sleep(rng.uniform(0.0, 0.3))
             else:
-                _wait_for_steps(path, proc, done - 1)  # after start-up, at a random moment of a step
-                time.sleep(rng.uniform(0.0, 1.5))
+                _wait_for_steps(path, proc, done)  # once this attempt has finished a step: a random moment of the next
+                time.sleep(rng.uniform(0.0, 0.5))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
