@@ -177,6 +177,11 @@ def run_active_learning(
     first = len(record["history"])
     if first <= last:
         model = model if model is not None else BayesianCNN.from_config(config)
+        if first > 0:  # a resume: say which code carries on from here
+            commit, dirty = git_commit()
+            record["provenance"].setdefault("resumes", []).append(
+                {"at_step": first, "git_commit": commit, "git_dirty": dirty, "machine": machine_info(), "time": now_iso()}
+            )
     bar = tqdm(total=config.n_steps + 1, initial=first, desc=f"{acquisition} seed {seed}", unit="step", disable=not progress, leave=False)
     try:
         for step in range(first, last + 1):

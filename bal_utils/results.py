@@ -9,7 +9,8 @@ Layout of a run file (``<out>/<acquisition>-seed<seed>.json``)::
       "config": {... every Config field ...},
       "data": {"source": ..., "sha256": ...},
       "provenance": {"package_version", "git_commit", "git_dirty", "machine": {...},
-                     "started", "updated"},
+                     "started", "updated",
+                     "resumes": [{"at_step", "git_commit", "git_dirty", "machine", "time"}, ...]},
       "wall_seconds": 612.3,            # summed over every session of the run
       "history": [                      # one record per trained model: n_steps + 1
         {"step": 0, "n_labelled": 20, "pool_size": 59880,

@@ -50,6 +50,8 @@ def test_resume_equals_uninterrupted(tmp_path, subset, short):
     assert [h["test_accuracy"] for h in resumed["history"]] == [h["test_accuracy"] for h in full["history"]]
     on_disk = load_run(tmp_path / "b" / run_filename("max_entropy", 1))
     assert on_disk["status"] == "complete" and _acquired(on_disk) == _acquired(full)
+    assert [r["at_step"] for r in on_disk["provenance"]["resumes"]] == [2]
+    assert "resumes" not in full["provenance"]
 
 
 def test_resume_with_other_config_is_refused(tmp_path, subset, short):
