@@ -34,9 +34,8 @@ def main():
         from bal_utils.grid import _init_worker
 
         _init_worker(args.threads)
-    import keras
-
     from bal_utils import BayesianCNN, acquire, get_preset, load_mnist, make_splits, to_model_input
+    from bal_utils._backend import keras  # the backend, started quietly
 
     cfg = get_preset("paper")
     data = load_mnist(cfg.dataset)
