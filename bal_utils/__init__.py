@@ -24,7 +24,7 @@ from .acquisition import (  # noqa: E402
 from .config import PRESETS, Config, get_preset, preset_from_env  # noqa: E402
 from .data import MNIST, Splits, load_mnist, make_splits, to_model_input  # noqa: E402
 from .data import rotate_images  # noqa: E402
-from .results import device_summary, format_report, labels_to_reach, load_run, load_runs, summarise  # noqa: E402
+from .results import acquired_class_counts, device_summary, format_report, labels_to_reach, load_run, load_runs, summarise  # noqa: E402
 
 _LAZY = {
     "BayesianCNN": "model",

@@ -4,6 +4,7 @@ Examples::
 
     python -m bal_utils run --preset paper --acquisition bald --seed 0 --out results/x
     python -m bal_utils grid --preset paper --out results/paper --workers 2
+    python -m bal_utils grid --preset paper --set epochs=150 --set acquisitions=bald,random --out results/y
     python -m bal_utils report results/x
 """
 
@@ -24,6 +25,9 @@ def _parser():
         q.add_argument("--out", required=True, help="results directory (a partial run there is resumed)")
         q.add_argument("--data", default=None, help="local MNIST .npz (default: $BAL_MNIST, else the Keras download)")
         q.add_argument("--steps", type=int, default=None, help="override the number of acquisitions")
+        q.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="overrides",
+                       help="override any config field, e.g. --set epochs=150 --set acquisitions=bald,random "
+                            "(repeatable; lists are comma-separated, 'none' for None)")
 
     run = sub.add_parser("run", help="run or resume one active-learning run")
     common(run)
@@ -42,11 +46,42 @@ def _parser():
     return p
 
 
+def parse_override(text: str) -> tuple:
+    """``"FIELD=VALUE"`` -> ``(field, value)`` typed like the :class:`~bal_utils.config.Config` field."""
+    import dataclasses
+
+    from .config import Config
+
+    fields = {f.name: str(f.type) for f in dataclasses.fields(Config)}
+    name, sep, value = text.partition("=")
+    name, value = name.strip(), value.strip()
+    if not sep or not name:
+        raise ValueError(f"--set {text!r}: expected FIELD=VALUE, for example epochs=150")
+    if name not in fields:
+        raise ValueError(f"--set {text!r}: unknown field {name!r}; allowed: {sorted(fields)}")
+    kind = fields[name]
+    if value.lower() == "none" and "None" in kind:
+        return name, None
+    try:
+        if kind.startswith("tuple"):
+            items = [v.strip() for v in value.split(",") if v.strip()]
+            return name, tuple(int(v) for v in items) if name == "seeds" else tuple(items)
+        if kind.startswith("int"):
+            return name, int(value)
+        if kind.startswith("float"):
+            return name, float(value)
+    except ValueError:
+        raise ValueError(f"--set {text!r}: {name} must be {kind}, got {value!r}") from None
+    return name, value
+
+
 def _config(args):
     from .config import get_preset
 
-    overrides = {} if args.steps is None else {"n_steps": args.steps}
-    return get_preset(args.preset, **overrides)
+    overrides = dict(parse_override(t) for t in args.overrides)
+    if args.steps is not None:
+        overrides["n_steps"] = args.steps
+    return get_preset(args.preset).replace(**overrides)
 
 
 def _git_commit_file(path):

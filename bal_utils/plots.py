@@ -73,6 +73,33 @@ def plot_learning_curves(runs, ax=None, errors_pct=True, title=None):
     return fig
 
 
+def plot_acquired_classes(runs, steps: int = 10, ax=None):
+    """Heatmap of the classes each acquisition function asked for in its first ``steps`` steps.
+
+    One row per function, one column per digit; each cell is the mean count
+    over the function's seeds. A balanced row means the function explores all
+    classes; empty columns show classes it never asked about.
+    """
+    from .results import acquired_class_counts
+
+    groups = {}
+    for run in runs:
+        groups.setdefault(run["acquisition"], []).append(acquired_class_counts(run, steps))
+    names = sorted(groups, key=lambda a: list(COLORS).index(a) if a in COLORS else 99)
+    m = np.array([np.mean(groups[a], axis=0) for a in names])
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6.5, 0.9 + 0.45 * len(names)))
+    ax.imshow(m, cmap="Blues", vmin=0, aspect="auto")
+    ax.set_xticks(range(m.shape[1]))
+    ax.set_yticks(range(len(names)), [_name(a) for a in names], fontsize=8)
+    ax.set_xlabel("digit class")
+    for i in range(m.shape[0]):
+        for j in range(m.shape[1]):
+            ax.text(j, i, f"{m[i, j]:.0f}", ha="center", va="center", fontsize=8, color="white" if m[i, j] > m.max() / 2 else "black")
+    ax.set_title(f"classes of the images acquired in the first {steps} steps (mean over seeds)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def plot_mc_prediction(image, probs, label=None, axes=None, title=None):
     """One digit and its MC-dropout prediction: mean probability per class with ± one std.
 

@@ -233,6 +233,17 @@ def curve(record):
     return np.array([h["n_labelled"] for h in hist]), np.array([h["test_error"] for h in hist])
 
 
+def acquired_class_counts(record, steps=None, n_classes: int = 10) -> np.ndarray:
+    """How many images of each class a run acquired in its first ``steps`` steps (all steps if None)."""
+    hist = record["history"]
+    if steps is not None:
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+            raise ValueError(f"steps={steps!r}: expected a positive integer number of acquisition steps, or None for all")
+        hist = hist[:steps]
+    labels = [int(c) for h in hist for c in (h.get("acquired_labels") or [])]
+    return np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes)[:n_classes] if labels else np.zeros(n_classes, int)
+
+
 def labels_to_reach(record, error: float):
     """Labelled images at the first step whose test error is at most ``error``; ``None`` if never."""
     n, err = curve(record)

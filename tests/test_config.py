@@ -59,3 +59,24 @@ def test_env_selects_smoke(monkeypatch):
 def test_all_presets_valid():
     for name, cfg in PRESETS.items():
         assert cfg.name == name and cfg.final_labelled > cfg.n_initial
+
+
+def test_cli_set_overrides_are_typed_like_the_field():
+    from argparse import Namespace
+
+    from bal_utils.cli import _config, parse_override
+
+    assert parse_override("epochs=150") == ("epochs", 150)
+    assert parse_override(" learning_rate = 3e-4 ") == ("learning_rate", 3e-4)
+    assert parse_override("n_pool=none") == ("n_pool", None)
+    assert parse_override("seeds=0,1") == ("seeds", (0, 1))
+    assert parse_override("acquisitions=bald,random") == ("acquisitions", ("bald", "random"))
+    assert parse_override("batching=keras") == ("batching", "keras")
+    cfg = _config(Namespace(preset="paper", steps=25, overrides=["epochs=150", "name=paper-150"]))
+    assert (cfg.epochs, cfg.n_steps, cfg.name, cfg.mc_samples) == (150, 25, "paper-150", 100)
+    for text, match in [("epochs", "expected FIELD=VALUE"), ("=3", "expected FIELD=VALUE"), ("epoch=3", "unknown field 'epoch'"),
+                        ("epochs=many", "epochs must be int"), ("seeds=a,b", "seeds must be tuple")]:
+        with pytest.raises(ValueError, match=match):
+            parse_override(text)
+    with pytest.raises(ValueError, match="epochs"):  # a typed but invalid value is caught by Config itself
+        _config(Namespace(preset="paper", steps=None, overrides=["epochs=0"]))

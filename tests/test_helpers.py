@@ -84,6 +84,24 @@ def test_learning_curves_band_over_seeds():
     assert len(ax.collections) == 1  # one band: only BALD has more than one seed
 
 
+def test_acquired_class_counts_and_heatmap():
+    from test_loop import _fake_run
+
+    a, b = _fake_run("bald", 0, [0.5, 0.4, 0.3]), _fake_run("bald", 1, [0.5, 0.4, 0.3])
+    a["history"][0]["acquired_labels"] = [0] * 7 + [3] * 3
+    a["history"][1]["acquired_labels"] = [9] * 10
+    b["history"][0]["acquired_labels"] = [1] * 10
+    assert bu.acquired_class_counts(a, steps=1).tolist() == [7, 0, 0, 3, 0, 0, 0, 0, 0, 0]
+    assert bu.acquired_class_counts(a).tolist() == [7, 0, 0, 3, 0, 0, 0, 0, 0, 10]
+    assert bu.acquired_class_counts(b, steps=5).sum() == 10
+    for bad in (0, -1, 2.5, True, "3"):
+        with pytest.raises(ValueError, match="steps="):
+            bu.acquired_class_counts(a, steps=bad)
+    fig = bu.plots.plot_acquired_classes([a, b], steps=1)
+    image = fig.axes[0].images[0].get_array()
+    assert image.shape == (1, 10) and np.allclose(image[0], [3.5, 5, 0, 1.5, 0, 0, 0, 0, 0, 0])
+
+
 def test_widgets_build_and_respond(trained_model, subset):
     x = bu.to_model_input(subset.x_test[:5])
     probs = trained_model.mc_predict(x, 4, seed=0)
