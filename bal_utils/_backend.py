@@ -9,19 +9,13 @@ at ``os.devnull`` while the backend starts; Python's own errors are unaffected.
 
 import os
 
+from ._quiet import quiet_fd2
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def _import_quietly():
-    try:
-        saved = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-    except OSError:  # no usable fd 2: import normally
-        import keras
-
-        return keras
-    try:
-        os.dup2(devnull, 2)
+    with quiet_fd2():
         import keras
 
         if keras.backend.backend() == "tensorflow":
@@ -30,10 +24,6 @@ def _import_quietly():
             tf.get_logger().setLevel("ERROR")
             tf.config.list_physical_devices()
         keras.ops.convert_to_numpy(keras.ops.zeros((1,)))  # first op: the runtime starts here
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
     return keras
 
 

@@ -40,13 +40,17 @@ def _init_worker(threads: int):
         for var in _THREAD_VARS:
             os.environ[var] = str(threads)
         os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + f" --xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'}").strip()
-        import keras
+        from ._quiet import quiet_fd2
 
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
+        with quiet_fd2():  # thread counts must be set before the runtime starts (below)
+            import keras
 
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(threads)
+            if keras.backend.backend() == "tensorflow":
+                import tensorflow as tf
+
+                tf.config.threading.set_intra_op_parallelism_threads(threads)
+                tf.config.threading.set_inter_op_parallelism_threads(threads)
+    from . import _backend  # noqa: F401  (starts the backend quietly)
 
 
 def _run_one(config_dict, acquisition, seed, out_dir, data_path):
