@@ -243,7 +243,7 @@ PRESETS = {
 }
 
 
-def get_preset(name: str, **overrides) -> Config:
+def get_preset(name: str, /, **overrides) -> Config:
     """The named preset, with optional field overrides.
 
     >>> get_preset("paper").mc_samples

@@ -80,3 +80,8 @@ def test_cli_set_overrides_are_typed_like_the_field():
             parse_override(text)
     with pytest.raises(ValueError, match="epochs"):  # a typed but invalid value is caught by Config itself
         _config(Namespace(preset="paper", steps=None, overrides=["epochs=0"]))
+
+
+def test_get_preset_can_rename_the_copy():
+    cfg = get_preset("paper", name="paper-150-epochs", epochs=150)
+    assert (cfg.name, cfg.epochs, get_preset("paper").name) == ("paper-150-epochs", 150, "paper")
