@@ -65,7 +65,8 @@ def parse_override(text: str) -> tuple:
     try:
         if kind.startswith("tuple"):
             items = [v.strip() for v in value.split(",") if v.strip()]
-            return name, tuple(int(v) for v in items) if name == "seeds" else tuple(items)
+            item_type = type(Config.__dataclass_fields__[name].default[0])  # seeds: int, acquisitions: str
+            return name, tuple(item_type(v) for v in items)
         if kind.startswith("int"):
             return name, int(value)
         if kind.startswith("float"):
@@ -81,7 +82,7 @@ def _config(args):
     overrides = dict(parse_override(t) for t in args.overrides)
     if args.steps is not None:
         overrides["n_steps"] = args.steps
-    return get_preset(args.preset).replace(**overrides)
+    return get_preset(args.preset, **overrides)
 
 
 def _git_commit_file(path):

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 #: Names of the data sets that :func:`bal_utils.data.load_mnist` knows.
 DATASETS = ("mnist", "mnist-subset")
+#: How an epoch is cut into mini-batches (see ``bal_utils.model._Schedule``).
+BATCHINGS = ("balanced", "keras")
 
 
 @dataclass(frozen=True)
@@ -180,8 +182,8 @@ def _validate(cfg: Config) -> None:
     _check_int(cfg, "pool_subset", 1, allow_none=True)
     _check_int(cfg, "epochs", 1, 10_000)
     _check_int(cfg, "batch_size", 1, 1_000_000)
-    if cfg.batching not in ("balanced", "keras"):
-        raise ValueError(f"batching={cfg.batching!r} is not allowed: expected 'balanced' or 'keras'")
+    if cfg.batching not in BATCHINGS:
+        raise ValueError(f"batching={cfg.batching!r} is not allowed: expected one of {list(BATCHINGS)}")
     _check_float(cfg, "learning_rate", 0.0, 10.0, low_open=True)
     _check_float(cfg, "weight_decay_c", 0.0, 1e6)
     _check_float(cfg, "dropout_trunk", 0.0, 1.0, high_open=True)

@@ -34,6 +34,8 @@ import numpy as np
 from ._backend import keras
 from keras import layers, ops  # noqa: E402  (after the quiet import)
 
+from .config import BATCHINGS
+
 N_CLASSES = 10
 INPUT_SHAPE = (28, 28, 1)
 #: Pixels the seed network reads: rows and columns 0..23 (see module docstring).
@@ -69,10 +71,6 @@ def build_trunk(crop: bool = True, name: str = "trunk") -> keras.Sequential:
         layers.Flatten(name="flatten"),
     ]
     return keras.Sequential(stack, name=name)
-
-
-#: How an epoch is cut into mini-batches (see :class:`_Schedule`).
-BATCHINGS = ("balanced", "keras")
 
 
 class _Schedule(keras.utils.PyDataset):

@@ -21,6 +21,15 @@ def _name(acq):
     return DISPLAY_NAMES.get(acq, acq)
 
 
+def _by_acquisition(runs, value):
+    """``{acquisition: [value(run), ...]}`` in the order of :data:`COLORS` (others last)."""
+    groups = {}
+    for run in runs:
+        groups.setdefault(run["acquisition"], []).append(value(run))
+    order = list(COLORS)
+    return dict(sorted(groups.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
+
+
 def image_grid(images, titles=None, ncols: int = 10, size: float = 1.1, suptitle=None):
     """Show images ``(N, 28, 28)`` (or ``(N, 28, 28, 1)``) in a grid with optional titles."""
     images = np.asarray(images)
@@ -51,10 +60,7 @@ def plot_learning_curves(runs, ax=None, errors_pct=True, title=None):
     from .results import curve
 
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4.5))
-    groups = {}
-    for run in runs:
-        groups.setdefault(run["acquisition"], []).append(curve(run))
-    for acq, curves in sorted(groups.items(), key=lambda kv: list(COLORS).index(kv[0]) if kv[0] in COLORS else 99):
+    for acq, curves in _by_acquisition(runs, curve).items():
         length = min(len(n) for n, _ in curves)
         n = curves[0][0][:length]
         err = np.stack([e[:length] for _, e in curves]) * (100 if errors_pct else 1)
@@ -82,11 +88,9 @@ def plot_acquired_classes(runs, steps: int = 10, ax=None):
     """
     from .results import acquired_class_counts
 
-    groups = {}
-    for run in runs:
-        groups.setdefault(run["acquisition"], []).append(acquired_class_counts(run, steps))
-    names = sorted(groups, key=lambda a: list(COLORS).index(a) if a in COLORS else 99)
-    m = np.array([np.mean(groups[a], axis=0) for a in names])
+    groups = _by_acquisition(runs, lambda run: acquired_class_counts(run, steps))
+    names = list(groups)
+    m = np.array([np.mean(counts, axis=0) for counts in groups.values()])
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6.5, 0.9 + 0.45 * len(names)))
     ax.imshow(m, cmap="Blues", vmin=0, aspect="auto")
     ax.set_xticks(range(m.shape[1]))

@@ -241,7 +241,7 @@ def acquired_class_counts(record, steps=None, n_classes: int = 10) -> np.ndarray
             raise ValueError(f"steps={steps!r}: expected a positive integer number of acquisition steps, or None for all")
         hist = hist[:steps]
     labels = [int(c) for h in hist for c in (h.get("acquired_labels") or [])]
-    return np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes)[:n_classes] if labels else np.zeros(n_classes, int)
+    return np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes)[:n_classes]
 
 
 def labels_to_reach(record, error: float):
