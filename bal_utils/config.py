@@ -10,6 +10,16 @@ Presets
     20 balanced initial labels, 98 acquisitions of 10, T = 100 MC dropout
     samples, a fresh random 2,000-image pool subset per step, 50 epochs of
     batch 128, 3 repeats, the full MNIST.
+``authors``
+    The authors' released scripts, whose result curves are in
+    ``shared/reference/authors-results``: the paper preset with Keras < 1.0's
+    initialisation, Keras' remainder batches, 256 dense units for BALD and
+    c = 2.5 for mean STD.
+``authors-deterministic``
+    The paper's Figure 2: the ``authors`` protocol with the pool scored by the
+    network with dropout off.
+``paper-text``
+    The paper preset on the network of the paper's text (4x4 convs, 2x2 pool).
 ``teaching``
     The same protocol shrunk so that a chapter runs in a couple of minutes on
     a laptop CPU (the shipped MNIST subset, fewer steps, epochs and samples).
@@ -28,6 +38,16 @@ from dataclasses import dataclass, field
 DATASETS = ("mnist", "mnist-subset")
 #: How an epoch is cut into mini-batches (see ``bal_utils.model._Schedule``).
 BATCHINGS = ("balanced", "keras")
+#: Weight initialisations (see ``bal_utils.model.init_limits``).
+INITS = ("keras3", "keras0")
+#: Network shapes: the seed code's 3x3 conv / 5x5 pool, the paper text's 4x4 / 2x2.
+ARCHITECTURES = ("seed", "paper_text")
+#: Dropout masks when scoring: one per pass shared by all images, or one per image and pass.
+MC_MASKS = ("shared", "per_image")
+#: How the pool is scored: T MC-dropout passes, or one pass with dropout off (T = 1).
+SCORINGS = ("mc_dropout", "deterministic")
+#: Fields that ``per_acquisition`` may change for one acquisition function.
+PER_ACQUISITION_FIELDS = ("dense_units", "weight_decay_c", "epochs", "init", "architecture", "mc_masks", "dropout_trunk", "dropout_head", "learning_rate")
 
 
 @dataclass(frozen=True)
@@ -78,6 +98,29 @@ class Config:
         One repeat per seed.
     acquisitions : tuple of str
         Acquisition functions of the experiment grid.
+    dense_units : int
+        Width of the dense layer (the seed code: 128; the authors' BALD script: 256).
+    init : {"keras3", "keras0"}
+        Glorot-uniform kernels as Keras 3 computes the fans (conv fan_out =
+        kernel area x filters), or as Keras before 1.0 did for Theano's
+        channel-first kernels (conv fan_out = filters): conv1's limit is then
+        0.383 instead of 0.142. Dense layers are the same in both.
+    architecture : {"seed", "paper_text"}
+        ``"seed"``: conv 32@3x3 twice, max pool 5 (the code); ``"paper_text"``:
+        conv 32@4x4 twice, max pool 2 (the paper's text), 3,872 features.
+    mc_masks : {"shared", "per_image"}
+        Scoring dropout masks: one per pass shared by every image (fast,
+        "consistent" MC dropout) or one per image and pass (as Theano drew them).
+    warm_start : bool
+        Keep the weights and Adam's state from the previous step and train on
+        (``False``: re-initialise and train from scratch every step, the paper).
+    scoring : {"mc_dropout", "deterministic"}
+        Score the pool on T MC-dropout passes, or on one pass with dropout off
+        (the paper's Figure 2): probabilities ``(1, N, C)``.
+    per_acquisition : dict
+        Field changes for single acquisition functions, e.g.
+        ``{"bald": {"dense_units": 256}}`` (the authors' scripts differ per
+        function); see :meth:`for_acquisition`. Stored as sorted tuples.
     """
 
     name: str = "custom"
@@ -99,6 +142,13 @@ class Config:
     dropout_head: float = 0.5
     seeds: tuple = (0, 1, 2)
     acquisitions: tuple = ("max_entropy", "bald", "variation_ratios", "mean_std", "random")
+    dense_units: int = 128
+    init: str = "keras3"
+    architecture: str = "seed"
+    mc_masks: str = "shared"
+    warm_start: bool = False
+    scoring: str = "mc_dropout"
+    per_acquisition: tuple = ()
 
     def __post_init__(self):
         # Lists (from JSON or a caller) become tuples, so the object stays hashable.
@@ -106,7 +156,17 @@ class Config:
             value = getattr(self, name)
             if isinstance(value, list):
                 object.__setattr__(self, name, tuple(value))
+        object.__setattr__(self, "per_acquisition", _normalise_per_acquisition(self.per_acquisition))
         _validate(self)
+
+    def for_acquisition(self, acquisition: str) -> "Config":
+        """The config one acquisition function runs with: ``per_acquisition`` applied.
+
+        >>> get_preset("authors").for_acquisition("bald").dense_units
+        256
+        """
+        changes = dict(dict(self.per_acquisition).get(acquisition, ()))
+        return self.replace(**changes) if changes else self
 
     # -- convenience -----------------------------------------------------
     @property
@@ -128,6 +188,7 @@ class Config:
         out = dataclasses.asdict(self)
         out["seeds"] = list(self.seeds)
         out["acquisitions"] = list(self.acquisitions)
+        out["per_acquisition"] = {acq: dict(changes) for acq, changes in self.per_acquisition}
         return out
 
     @classmethod
@@ -140,6 +201,27 @@ class Config:
         if unknown:
             raise ValueError(f"config: unknown field(s) {unknown}; allowed: {sorted(known)}")
         return cls(**values)
+
+
+def _normalise_per_acquisition(value) -> tuple:
+    """``{acq: {field: value}}`` (or its tuple form) -> sorted ``((acq, ((field, value), ...)), ...)``."""
+    if isinstance(value, dict):
+        value = tuple(value.items())
+    if not isinstance(value, (tuple, list)):
+        raise ValueError(f"per_acquisition={value!r} is not allowed: expected a mapping {{acquisition: {{field: value}}}}")
+    out = []
+    for item in value:
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise ValueError(f"per_acquisition: entry {item!r} is not allowed: expected (acquisition, {{field: value}})")
+        acq, changes = item
+        if isinstance(changes, dict):
+            changes = tuple(changes.items())
+        try:
+            changes = tuple(sorted((str(k), v) for k, v in changes))
+        except (TypeError, ValueError):
+            raise ValueError(f"per_acquisition[{acq!r}]={changes!r} is not allowed: expected a mapping of field: value") from None
+        out.append((acq, changes))
+    return tuple(sorted(out))
 
 
 def _check_int(cfg, name, low, high=None, allow_none=False):
@@ -206,7 +288,25 @@ def _validate(cfg: Config) -> None:
             raise ValueError(f"seeds={cfg.seeds!r} is not allowed: expected integers in [0, 2**31)")
     if len(set(cfg.seeds)) != len(cfg.seeds):
         raise ValueError(f"seeds={cfg.seeds!r} is not allowed: expected distinct integers")
+    _check_int(cfg, "dense_units", 1, 100_000)
+    for name, allowed in (("init", INITS), ("architecture", ARCHITECTURES), ("mc_masks", MC_MASKS), ("scoring", SCORINGS)):
+        if getattr(cfg, name) not in allowed:
+            raise ValueError(f"{name}={getattr(cfg, name)!r} is not allowed: expected one of {list(allowed)}")
+    if not isinstance(cfg.warm_start, bool):
+        raise ValueError(f"warm_start={cfg.warm_start!r} is not allowed: expected True or False")
     from .acquisition import ACQUISITIONS  # local import: acquisition does not need config
+
+    for acq, changes in cfg.per_acquisition:
+        if acq not in ACQUISITIONS:
+            raise ValueError(f"per_acquisition: {acq!r} is not a known acquisition function; known: {sorted(ACQUISITIONS)}")
+        for name, value in changes:
+            if name not in PER_ACQUISITION_FIELDS:
+                raise ValueError(f"per_acquisition[{acq!r}]: field {name!r} cannot be set per function; allowed: {list(PER_ACQUISITION_FIELDS)}")
+        if changes:  # each changed config must itself be valid
+            try:
+                dataclasses.replace(cfg, per_acquisition=(), **dict(changes))
+            except ValueError as err:
+                raise ValueError(f"per_acquisition[{acq!r}]: {err}") from None
 
     if not isinstance(cfg.acquisitions, tuple) or not cfg.acquisitions:
         raise ValueError(f"acquisitions={cfg.acquisitions!r} is not allowed: expected a non-empty tuple of names")
@@ -217,6 +317,27 @@ def _validate(cfg: Config) -> None:
 
 PRESETS = {
     "paper": Config(name="paper"),
+    # The authors' released scripts (Riashat/Active-Learning-Bayesian-Convolutional-Neural-Networks,
+    # ConvNets/PAPER_SUBMISSION_RESULTS): Keras < 1.0 initialisation, Keras' remainder batches,
+    # BALD's dense layer of 256 units, mean STD's c = 2.5.
+    "authors": Config(
+        name="authors",
+        init="keras0",
+        batching="keras",
+        per_acquisition={"bald": {"dense_units": 256}, "mean_std": {"weight_decay_c": 2.5}},
+    ),
+    # The paper's Figure 2: the authors' protocol scored by the network with dropout off (T = 1).
+    # Variation ratios is the paper's 1 - max p (the mode count of one sample is always 0).
+    "authors-deterministic": Config(
+        name="authors-deterministic",
+        init="keras0",
+        batching="keras",
+        scoring="deterministic",
+        acquisitions=("max_entropy", "variation_ratios_mean", "bald"),
+        per_acquisition={"bald": {"dense_units": 256}},
+    ),
+    # The paper text's network (4x4 convs, 2x2 pool), trained from scratch: the Table-1 candidate.
+    "paper-text": Config(name="paper-text", architecture="paper_text"),
     "teaching": Config(
         name="teaching",
         dataset="mnist-subset",
@@ -243,6 +364,27 @@ PRESETS = {
         acquisitions=("bald", "random"),
     ),
 }
+
+
+#: The protocol study (``scripts/protocol_study.py``, ``results/study/<factor>``):
+#: each entry changes the ``paper`` preset in one way (or two, for the pair
+#: that re-creates the authors' BALD script), for BALD and random, 3 seeds and
+#: the first 30 acquisitions. Its baseline is the first 30 steps of ``results/paper``.
+PROTOCOL_STUDY = {
+    "keras0-init": {"init": "keras0"},
+    "dense-256": {"dense_units": 256},
+    "dense-256+keras0-init": {"dense_units": 256, "init": "keras0"},
+    "paper-text-net": {"architecture": "paper_text"},
+    "warm-start": {"warm_start": True},
+    "no-weight-decay": {"weight_decay_c": 0.0},
+}
+
+
+def study_config(factor: str) -> Config:
+    """The config of one entry of :data:`PROTOCOL_STUDY`."""
+    if factor not in PROTOCOL_STUDY:
+        raise ValueError(f"factor={factor!r} is not in the protocol study: expected one of {list(PROTOCOL_STUDY)}")
+    return get_preset("paper", name=f"study-{factor}", n_steps=30, acquisitions=("bald", "random"), **PROTOCOL_STUDY[factor])
 
 
 def get_preset(name: str, /, **overrides) -> Config:

@@ -66,8 +66,10 @@ def acquire(model, x_train, pool, config: Config, acquisition: str, seed: int, s
         candidates = np.sort(rng.choice(pool, config.pool_subset, replace=False))
     if acquisition in MODEL_FREE:
         scores = fn(n=len(candidates), rng=rng)
+    elif config.scoring == "deterministic":  # dropout off: one pass, probabilities (1, N, C)
+        scores = fn(model.predict(to_model_input(x_train[candidates]))[None])
     else:
-        probs = model.mc_predict(to_model_input(x_train[candidates]), config.mc_samples, seed=rng)
+        probs = model.mc_predict(to_model_input(x_train[candidates]), config.mc_samples, seed=rng, masks=config.mc_masks)
         scores = fn(probs)
     chosen = candidates[select_top_k(scores, config.acquire_per_step)]
     return chosen, scores, candidates
@@ -97,7 +99,7 @@ def _new_record(config, acquisition, seed, data):
 
 def _check_resumable(record, config, acquisition, seed, data, path):
     mine = config.to_dict()
-    theirs = record["config"]
+    theirs = Config.from_dict(record["config"]).to_dict()  # files from before a field existed get its default
     diff = sorted(k for k in mine if mine[k] != theirs.get(k))
     if diff:
         raise ValueError(
@@ -157,6 +159,7 @@ def run_active_learning(
         raise ValueError(f"seed={seed!r} is not allowed: expected an integer >= 0")
     seed = int(seed)
     data = data if data is not None else load_mnist(config.dataset, data_path)
+    run_config = config.for_acquisition(acquisition)  # the record keeps ``config``, per_acquisition included
     path = Path(out_dir) / run_filename(acquisition, seed) if out_dir is not None else None
     if path is not None:
         remove_stale_temporaries(path)
@@ -176,7 +179,12 @@ def run_active_learning(
     last = config.n_steps if until_step is None else min(config.n_steps, until_step - 1)
     first = len(record["history"])
     if first <= last:
-        model = model if model is not None else BayesianCNN.from_config(config)
+        model = model if model is not None else BayesianCNN.from_config(run_config)
+        if run_config.warm_start and first > 0:  # replay the earlier trainings to rebuild the weights
+            replay = np.asarray(splits.initial)
+            for h in record["history"]:
+                _train(model, run_config, data, replay, seed, h["step"])
+                replay = np.concatenate([replay, np.asarray(h["acquired_indices"], dtype=np.int64)])
         if first > 0:  # a resume: say which code carries on from here
             commit, dirty = git_commit()
             record["provenance"].setdefault("resumes", []).append(
@@ -186,14 +194,13 @@ def run_active_learning(
     try:
         for step in range(first, last + 1):
             t0 = time.perf_counter()
-            model.reset(step_seed(seed, step))
-            model.fit(to_model_input(data.x_train[labelled]), data.y_train[labelled], config.epochs, config.batch_size, step_seed(seed, step), config.batching)
+            _train(model, run_config, data, labelled, seed, step)
             t1 = time.perf_counter()
             accuracy = float(np.mean(model.predict(x_test).argmax(axis=1) == y_test))
             t2 = time.perf_counter()
             chosen = np.zeros(0, dtype=np.int64)
             if step < config.n_steps:
-                chosen, _, _ = acquire(model, data.x_train, pool, config, acquisition, seed, step)
+                chosen, _, _ = acquire(model, data.x_train, pool, run_config, acquisition, seed, step)
             t3 = time.perf_counter()
             _check_invariants(chosen, labelled, pool, splits)
             record["history"].append(
@@ -221,6 +228,12 @@ def run_active_learning(
     finally:
         bar.close()
     return record
+
+
+def _train(model, config, data, labelled, seed, step):
+    """Step ``step``'s training: from fresh weights, or on from the last step's under ``warm_start``."""
+    model.reset(step_seed(seed, step), weights=not (config.warm_start and step > 0))
+    model.fit(to_model_input(data.x_train[labelled]), data.y_train[labelled], config.epochs, config.batch_size, step_seed(seed, step), config.batching)
 
 
 def _check_invariants(chosen, labelled, pool, splits):

@@ -34,12 +34,47 @@ import numpy as np
 from ._backend import keras
 from keras import layers, ops  # noqa: E402  (after the quiet import)
 
-from .config import BATCHINGS
+from .config import ARCHITECTURES, BATCHINGS, INITS, MC_MASKS
 
 N_CLASSES = 10
 INPUT_SHAPE = (28, 28, 1)
-#: Pixels the seed network reads: rows and columns 0..23 (see module docstring).
-CROP = ((0, 4), (0, 4))
+#: (conv kernel size, max-pool size) of each architecture; both convs have 32 filters.
+SHAPES = {"seed": (3, 5), "paper_text": (4, 2)}
+
+
+def read_pixels(architecture: str = "seed") -> int:
+    """Rows (and columns) of the 28x28 input that the network's output depends on.
+
+    Two "valid" convolutions of size k leave ``s = 28 - 2 (k - 1)`` rows; a
+    "valid" max pool of size p reads the first ``p * (s // p)`` of them, which
+    depend on the first ``p * (s // p) + 2 (k - 1)`` input rows. The seed
+    network reads 24 of 28; the paper text's reads all 28.
+    """
+    k, p = SHAPES[architecture]
+    s = INPUT_SHAPE[0] - 2 * (k - 1)
+    return p * (s // p) + 2 * (k - 1)
+
+
+def init_limits(kernel_shape, init: str = "keras3") -> float:
+    """Glorot-uniform limit ``sqrt(6 / (fan_in + fan_out))`` of a Keras 3 kernel.
+
+    ``"keras3"``: Keras 3's fans; a conv kernel ``(kh, kw, cin, cout)`` has
+    fan_in = kh kw cin and fan_out = kh kw cout. ``"keras0"``: Keras before 1.0
+    (``initializations.get_fans`` on Theano's ``(cout, cin, kh, kw)`` kernels)
+    took fan_in = cin kh kw and fan_out = cout, the number of filters, so the
+    first conv's limit is sqrt(6 / (9 + 32)) = 0.383 instead of sqrt(6 / (9 + 288))
+    = 0.142. Dense kernels ``(n_in, n_out)`` get the same fans in both.
+    """
+    if init not in INITS:
+        raise ValueError(f"init={init!r} is not known: expected one of {list(INITS)}")
+    shape = tuple(int(d) for d in kernel_shape)
+    if len(shape) == 2:
+        fan_in, fan_out = shape
+    else:
+        area = int(np.prod(shape[:-2]))
+        fan_in = area * shape[-2]
+        fan_out = shape[-1] if init == "keras0" else area * shape[-1]
+    return float(np.sqrt(6.0 / (fan_in + fan_out)))
 
 
 @keras.saving.register_keras_serializable(package="bal_utils")
@@ -59,15 +94,22 @@ class DecayedDense(layers.Dense):
         return super().call(inputs)
 
 
-def build_trunk(crop: bool = True, name: str = "trunk") -> keras.Sequential:
-    """The deterministic convolutional trunk: ``(N, 28, 28, 1) -> (N, 512)``."""
+def build_trunk(crop: bool = True, name: str = "trunk", architecture: str = "seed") -> keras.Sequential:
+    """The deterministic convolutional trunk: ``(N, 28, 28, 1) -> (N, features)``.
+
+    512 features for the seed network, 3,872 for the paper text's.
+    """
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"architecture={architecture!r} is not known: expected one of {list(ARCHITECTURES)}")
+    k, p = SHAPES[architecture]
     stack = [keras.Input(INPUT_SHAPE)]
-    if crop:
-        stack.append(layers.Cropping2D(CROP, name="crop_to_read_pixels"))
+    unread = INPUT_SHAPE[0] - read_pixels(architecture)
+    if crop and unread:
+        stack.append(layers.Cropping2D(((0, unread), (0, unread)), name="crop_to_read_pixels"))
     stack += [
-        layers.Conv2D(32, 3, activation="relu", name="conv1"),
-        layers.Conv2D(32, 3, activation="relu", name="conv2"),
-        layers.MaxPooling2D(5, name="pool"),
+        layers.Conv2D(32, k, activation="relu", name="conv1"),
+        layers.Conv2D(32, k, activation="relu", name="conv2"),
+        layers.MaxPooling2D(p, name="pool"),
         layers.Flatten(name="flatten"),
     ]
     return keras.Sequential(stack, name=name)
@@ -126,6 +168,14 @@ class BayesianCNN:
         L2 coefficient c; the penalty on the dense kernel is ``c / n_train``.
     crop : bool
         Crop the input to the pixels the network reads (exact; see module doc).
+    dense_units : int
+        Width of the dense layer (128; the authors' BALD script: 256).
+    init : {"keras3", "keras0"}
+        How :meth:`reset` draws kernels (:func:`init_limits`).
+    architecture : {"seed", "paper_text"}
+        3x3 convs and a 5x5 pool, or the paper text's 4x4 convs and 2x2 pool.
+    mc_masks : {"shared", "per_image"}
+        Default dropout masks of :meth:`mc_predict`.
 
     Attributes
     ----------
@@ -137,10 +187,16 @@ class BayesianCNN:
         ``head(trunk(x))``, the model that is trained.
     """
 
-    def __init__(self, dropout_trunk=0.25, dropout_head=0.5, learning_rate=1e-3, weight_decay_c=3.5, crop=True):
+    def __init__(self, dropout_trunk=0.25, dropout_head=0.5, learning_rate=1e-3, weight_decay_c=3.5, crop=True,
+                 dense_units=128, init="keras3", architecture="seed", mc_masks="shared"):
+        if init not in INITS:
+            raise ValueError(f"init={init!r} is not known: expected one of {list(INITS)}")
+        if mc_masks not in MC_MASKS:
+            raise ValueError(f"mc_masks={mc_masks!r} is not known: expected one of {list(MC_MASKS)}")
         self.weight_decay_c = float(weight_decay_c)
-        self.trunk = build_trunk(crop=crop)
-        self.dense = DecayedDense(128, activation="relu", name="dense")
+        self.init, self.mc_masks = init, mc_masks
+        self.trunk = build_trunk(crop=crop, architecture=architecture)
+        self.dense = DecayedDense(int(dense_units), activation="relu", name="dense")
         self.output_layer = layers.Dense(N_CLASSES, activation="softmax", name="probs")
 
         self.dropout_rates = (float(dropout_trunk), float(dropout_head))
@@ -161,29 +217,40 @@ class BayesianCNN:
             dropout_head=config.dropout_head,
             learning_rate=config.learning_rate,
             weight_decay_c=config.weight_decay_c,
+            dense_units=config.dense_units,
+            init=config.init,
+            architecture=config.architecture,
+            mc_masks=config.mc_masks,
             **kwargs,
         )
 
     # -- state ------------------------------------------------------------
-    def reset(self, seed: int) -> None:
+    def reset(self, seed: int, weights: bool = True) -> None:
         """Re-draw all weights (Glorot uniform kernels, zero biases), clear the
         optimizer state and re-seed the dropout masks, all from ``seed``.
 
         After ``reset(s)`` the model is in the same state whatever it did
         before, which makes every acquisition step reproducible on its own.
+        ``weights=False`` only re-seeds the training dropout masks and keeps
+        the weights and Adam's state (a warm start).
         """
         seeds = np.random.default_rng([int(seed), 0xC0FFEE]).integers(0, 2**31 - 1, size=64)
         i = 0
         for layer in (*self.trunk.layers, self.dense, self.output_layer):
             if hasattr(layer, "kernel"):
-                layer.kernel.assign(keras.initializers.GlorotUniform(seed=int(seeds[i]))(layer.kernel.shape))
-                layer.bias.assign(ops.zeros(layer.bias.shape))
+                if weights:
+                    limit = init_limits(layer.kernel.shape, self.init)
+                    init = keras.initializers.RandomUniform(-limit, limit, seed=int(seeds[i]))
+                    layer.kernel.assign(init(layer.kernel.shape))
+                    layer.bias.assign(ops.zeros(layer.bias.shape))
                 i += 1
         for layer in self.head.layers:
             generator = getattr(layer, "seed_generator", None)
             if generator is not None:
                 generator.state.assign(np.array([seeds[i], 0]).astype(generator.state.dtype))
                 i += 1
+        if not weights:
+            return
         for var in self.optimizer.variables:
             if "learning_rate" not in var.path:
                 var.assign(ops.zeros(var.shape, dtype=var.dtype))
@@ -212,10 +279,12 @@ class BayesianCNN:
         """Trunk outputs ``(N, 512)``."""
         return self.trunk.predict(x, batch_size=batch_size, verbose=0)
 
-    def dropout_masks(self, mc_samples: int, seed=None, rates=None):
+    def dropout_masks(self, mc_samples: int, seed=None, rates=None, n_images=None):
         """Draw T pairs of dropout masks, already scaled by 1 / (1 - rate).
 
-        Returns ``(trunk_masks (T, 512), head_masks (T, 128))`` float32.
+        Returns ``(trunk_masks (T, F), head_masks (T, U))`` float32 (F trunk
+        features, U dense units), or with ``n_images=N`` one mask per image and
+        pass, ``(T, N, F)`` and ``(T, N, U)``.
         ``seed`` is an int or ``numpy.random.Generator`` (None: fresh entropy);
         ``rates`` overrides the model's ``(trunk, head)`` dropout rates.
         """
@@ -225,32 +294,41 @@ class BayesianCNN:
         rng = np.random.default_rng(seed)
         out = []
         for rate, width in zip(rates, (self.trunk.output_shape[-1], self.dense.units)):
-            keep = rng.random((mc_samples, width)) >= rate
-            out.append((keep / (1.0 - rate)).astype(np.float32))
+            shape = (mc_samples, width) if n_images is None else (mc_samples, int(n_images), width)
+            keep = rng.random(shape, dtype=np.float32) >= rate if n_images is not None else rng.random(shape) >= rate
+            out.append((keep / np.float32(1.0 - rate)).astype(np.float32))
         return tuple(out)
 
     def mc_head(self, features, trunk_masks, head_masks):
-        """The stochastic head under T given masks: ``(N, 512) -> (T, N, 10)``.
+        """The stochastic head under T given masks: ``(N, F) -> (T, N, 10)``.
 
-        Dropout on the features before a dense layer is a mask on the rows of
-        its kernel, so all T passes are one matrix product of the features
-        with T masked copies of the kernel, ``(N, 512) @ (512, T*128)``.
+        Shared masks ``(T, F)``, ``(T, U)``: dropout on the features before a
+        dense layer is a mask on the rows of its kernel, so all T passes are one
+        matrix product of the features with T masked copies of the kernel,
+        ``(N, F) @ (F, T*U)``. Per-image masks ``(T, N, F)``, ``(T, N, U)``
+        mask the features themselves, ``(T, N, F) @ (F, U)``: the same
+        multiply-adds.
         """
+        if len(trunk_masks.shape) == 3:
+            h = ops.matmul(features[None] * trunk_masks, self.dense.kernel)  # (T, N, U)
+            h = ops.relu(h + self.dense.bias) * head_masks
+            return ops.softmax(ops.matmul(h, self.output_layer.kernel) + self.output_layer.bias, axis=-1)
         t, d = trunk_masks.shape
         w1 = ops.reshape(ops.transpose(trunk_masks[:, :, None] * self.dense.kernel[None], (1, 0, 2)), (d, -1))
-        h = ops.reshape(ops.matmul(features, w1), (-1, t, self.dense.units))  # (N, T, 128)
+        h = ops.reshape(ops.matmul(features, w1), (-1, t, self.dense.units))  # (N, T, U)
         h = ops.relu(h + self.dense.bias) * head_masks
         logits = ops.matmul(h, self.output_layer.kernel) + self.output_layer.bias  # (N, T, 10)
         return ops.transpose(ops.softmax(logits, axis=-1), (1, 0, 2))
 
-    def mc_predict(self, x, mc_samples: int, mode: str = "cached", seed=None, max_rows: int = 131072, rates=None) -> np.ndarray:
+    def mc_predict(self, x, mc_samples: int, mode: str = "cached", seed=None, max_rows: int = 131072, rates=None, masks=None) -> np.ndarray:
         """T stochastic forward passes with MC dropout.
 
-        Pass ``t`` uses one dropout mask for every image ("consistent" MC
-        dropout, as in BatchBALD): each image's T samples are still T
-        independent masks, so its acquisition score has the usual
-        distribution, and both modes can be checked against each other
-        exactly.
+        With ``masks="shared"``, pass ``t`` uses one dropout mask for every
+        image ("consistent" MC dropout, as in BatchBALD): each image's T
+        samples are still T independent masks, so its acquisition score has
+        the usual distribution, and both modes can be checked against each
+        other exactly. ``masks="per_image"`` draws a mask per image and pass,
+        as Theano's dropout did in the original code.
 
         Parameters
         ----------
@@ -266,6 +344,8 @@ class BayesianCNN:
             Seeds the masks.
         rates : (float, float), optional
             Dropout rates to predict with instead of the trained ones.
+        masks : {"shared", "per_image"}, optional
+            Default: the model's ``mc_masks``.
 
         Returns
         -------
@@ -275,16 +355,31 @@ class BayesianCNN:
             raise ValueError(f"mc_samples={mc_samples!r} is not allowed: expected an integer >= 1")
         if mode not in ("cached", "naive"):
             raise ValueError(f"mode={mode!r} is not known: expected 'cached' or 'naive'")
+        masks = self.mc_masks if masks is None else masks
+        if masks not in MC_MASKS:
+            raise ValueError(f"masks={masks!r} is not known: expected one of {list(MC_MASKS)}")
         t = int(mc_samples)
-        masks = self.dropout_masks(t, seed, rates)
+        rng = np.random.default_rng(seed)
+        chunk = max(1, max_rows // t)
+        if masks == "per_image":  # masks drawn chunk by chunk: about max_rows * 64 floats at a time
+            chunk = max(1, max_rows * 64 // (t * self.trunk.output_shape[-1]))
+            feats = self.features(x) if mode == "cached" else None
+            out = []
+            for i in range(0, len(x), chunk):
+                m1, m2 = self.dropout_masks(t, rng, rates, n_images=min(chunk, len(x) - i))
+                if mode == "cached":
+                    out.append(self._head_numpy(feats[i : i + chunk], m1, m2))
+                else:
+                    out.append(np.concatenate([self._head_numpy(self.features(x[i : i + chunk]), a[None], b[None]) for a, b in zip(m1, m2)]))
+            return np.concatenate(out, axis=1)
+        shared = self.dropout_masks(t, rng, rates)
         if mode == "naive":
             return np.concatenate(
-                [self._head_numpy(self.features(x), m1[None], m2[None]) for m1, m2 in zip(*masks)]
+                [self._head_numpy(self.features(x), m1[None], m2[None]) for m1, m2 in zip(*shared)]
             )
         feats = self.features(x)
-        chunk = max(1, max_rows // t)
         return np.concatenate(
-            [self._head_numpy(feats[i : i + chunk], *masks) for i in range(0, len(feats), chunk)], axis=1
+            [self._head_numpy(feats[i : i + chunk], *shared) for i in range(0, len(feats), chunk)], axis=1
         )
 
     def _head_numpy(self, features, trunk_masks, head_masks):
