@@ -175,3 +175,53 @@ def plot_toy_step(X, y, step, ax=None, title=None):
     ax.set_yticks([])
     ax.set_title(title or f"{len(lab)} labels, test acc. {step.accuracy:.0%}", fontsize=9)
     return fig
+
+
+def plot_reference_curves(ax, curves: dict, names=None, label="authors' released curve", style=":"):
+    """Draw reference curves ``{name: (n_labelled, test_error)}`` (e.g. the authors' released ones) onto ``ax``.
+
+    Each curve takes the colour of its acquisition function and the line ``style``.
+    """
+    for name, (n, err) in curves.items():
+        if names is not None and name not in names:
+            continue
+        ax.plot(n, 100 * np.asarray(err), style, color=COLORS.get(name, "k"), lw=1.3, label=f"{_name(name)}, {label}")
+    ax.legend(fontsize=7)
+    return ax.figure
+
+
+def plot_protocol_study(baseline, study: dict, reference=None, first: int = 11, acquisitions=("bald", "random")):
+    """The protocol study at a glance: mean test error over the first labelled-set sizes, per protocol.
+
+    ``baseline`` is a list of runs (the unchanged protocol), ``study`` maps a
+    protocol name to its runs and ``reference`` optionally maps acquisition
+    names to reference curves ``(n_labelled, test_error)``. For every protocol
+    and acquisition function, the bar is the test error averaged over the
+    first ``first`` points of the curve (and over seeds), with one dot per seed.
+    """
+    from .reference import mean_curves
+    from .results import curve
+
+    groups = {"unchanged (paper preset)": baseline, **study}
+    width = 0.8 / len(acquisitions)
+    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.55 * len(groups)))
+    for j, acq in enumerate(acquisitions):
+        for i, runs in enumerate(groups.values()):
+            per_seed = [100 * curve(r)[1][:first].mean() for r in runs if r["acquisition"] == acq and len(r["history"]) >= first]
+            if not per_seed:
+                continue
+            y = i + (j - (len(acquisitions) - 1) / 2) * width
+            ax.barh(y, np.mean(per_seed), height=width, color=COLORS.get(acq), alpha=0.75, label=_name(acq) if i == 0 else None)
+            ax.plot(per_seed, [y] * len(per_seed), "k.", ms=3)
+        if reference and acq in reference:
+            n, err = reference[acq]
+            ax.axvline(100 * np.asarray(err)[:first].mean(), color=COLORS.get(acq), ls="--", lw=1.2, label=f"{_name(acq)}, authors' released curve")
+    n0 = mean_curves(baseline)
+    sizes = next(iter(n0.values()))[0][:first] if n0 else []
+    ax.set_yticks(range(len(groups)), list(groups), fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"mean test error (%) over {sizes[0]}-{sizes[-1]} labels" if len(sizes) else "mean test error (%)")
+    ax.grid(alpha=0.3, axis="x")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
