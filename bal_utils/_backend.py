@@ -3,8 +3,11 @@
 TensorFlow writes its start-up lines ("oneDNN custom operations are on",
 "Could not find cuda drivers", "failed call to cuInit") from C++ straight to
 file descriptor 2, before ``TF_CPP_MIN_LOG_LEVEL`` is honoured, and a Jupyter
-kernel copies them into the cell's output. They are noise here, so fd 2 points
-at ``os.devnull`` while the backend starts; Python's own errors are unaffected.
+kernel copies them into the cell's output. While the backend starts, fd 2 is
+captured; afterwards it is restored and the captured lines are written back,
+except the known start-up noise of a machine without a GPU (on a GPU machine
+every line is shown, so CUDA and driver errors stay visible; see
+:func:`bal_utils._quiet.quiet_fd2`).
 """
 
 import os
