@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 
 def _parser():
@@ -42,7 +44,7 @@ def _parser():
 
     rep = sub.add_parser("report", help="labels-to-reach table of a results directory")
     rep.add_argument("directory")
-    rep.add_argument("--errors", default="0.10,0.05", help="comma-separated test errors (default: 0.10,0.05)")
+    rep.add_argument("--errors", default="0.10,0.05", help="comma-separated test errors in (0, 1), e.g. 0.10,0.05 or 10%%,5%% (default: 0.10,0.05)")
     return p
 
 
@@ -76,6 +78,46 @@ def parse_override(text: str) -> tuple:
     return name, value
 
 
+def parse_errors(text: str) -> tuple:
+    """``"0.10,5%"`` -> ``(0.10, 0.05)``: test errors in (0, 1), as fractions or percentages."""
+    errors = []
+    for item in text.split(","):
+        item = item.strip()
+        try:
+            value = float(item[:-1]) / 100 if item.endswith("%") else float(item)
+        except ValueError:
+            raise ValueError(f"--errors {text!r}: {item!r} is not a number; expected test errors in (0, 1), e.g. 0.10,0.05 or 10%,5%") from None
+        if not 0 < value < 1:
+            raise ValueError(f"--errors {text!r}: {item} is not in (0, 1); expected test errors in (0, 1), e.g. 0.10,0.05 or 10%,5%")
+        errors.append(value)
+    return tuple(errors)
+
+
+def _check_out(out):
+    """Create the results directory ``--out`` or say in one line why it cannot be one."""
+    path = Path(out).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"--out {out}: is a file; expected a results directory (existing, or one that can be created)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"--out {out}: cannot create the directory ({err.strerror}); expected a results directory (existing, or one that can be created)") from None
+
+
+def _load_data(config, data_path):
+    """Load the data up front so that a bad ``--data`` or ``$BAL_MNIST`` is one line, not a worker's traceback."""
+    from .data import ENV_VAR, load_mnist
+
+    try:
+        return load_mnist(config.dataset, data_path)
+    except ValueError as err:
+        if data_path:
+            raise ValueError(f"--data: {err}") from None
+        if config.dataset == "mnist" and os.environ.get(ENV_VAR):
+            raise ValueError(f"${ENV_VAR}: {err}") from None
+        raise
+
+
 def _config(args):
     from .config import get_preset
 
@@ -93,20 +135,23 @@ def _git_commit_file(path):
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
     try:
         if args.command == "report":
             from .results import format_report, load_runs
 
-            errors = tuple(float(e) for e in args.errors.split(","))
-            print(format_report(load_runs(args.directory), errors))
+            errors = parse_errors(args.errors)
+            print(format_report(load_runs(args.directory, skip_bad=True), errors))
             return 0
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         config = _config(args)
+        _check_out(args.out)
+        data = _load_data(config, args.data)  # fails early, in one line
         if args.command == "run":
             from .loop import run_active_learning
 
-            record = run_active_learning(config, args.acquisition, args.seed, out_dir=args.out, data_path=args.data)
+            record = run_active_learning(config, args.acquisition, args.seed, out_dir=args.out, data=data)
             last = record["history"][-1]
             print(
                 f"{args.acquisition} seed {args.seed}: {record['status']}, {len(record['history'])} steps, "
@@ -116,6 +161,7 @@ def main(argv=None) -> int:
             return 0
         from .grid import run_grid
 
+        del data  # the workers load their own
         done = run_grid(config, args.out, workers=args.workers, threads_per_worker=args.threads, data_path=args.data, on_run_done=_git_commit_file if args.commit else None)
         for acq, seed, seconds in done:
             print(f"{acq} seed {seed}: {seconds:.0f} s")
@@ -123,6 +169,19 @@ def main(argv=None) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        if args.command == "report":
+            print("interrupted", file=sys.stderr)
+        else:
+            from .results import run_filename
+
+            saved = Path(args.out) / run_filename(args.acquisition, args.seed) if args.command == "run" else Path(args.out)
+            print(
+                f"interrupted: every finished step is saved in {saved} (run files are rewritten after every step); "
+                f"resume with the same command: python -m bal_utils {shlex.join(argv)}",
+                file=sys.stderr,
+            )
+        return 130
 
 
 if __name__ == "__main__":

@@ -107,15 +107,29 @@ def _sha256(path: Path) -> str:
 def load_npz(path) -> MNIST:
     """Load and validate an MNIST ``.npz`` file (no pickle)."""
     path = Path(path).expanduser()
+    expected = f"expected an MNIST .npz file with keys {', '.join(KEYS)}"
+    if path.is_dir():
+        raise ValueError(f"MNIST data from {path}: is a directory; {expected}")
     if not path.is_file():
-        raise ValueError(f"MNIST data from {path}: no such file")
+        raise ValueError(f"MNIST data from {path}: no such file; {expected}")
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except ValueError as err:  # object arrays need pickle: refuse them
-        raise ValueError(f"MNIST data from {path}: cannot be read without pickle ({err}); expected plain numeric arrays") from None
-    except Exception as err:  # zipfile.BadZipFile, OSError, EOFError ...
-        raise ValueError(f"MNIST data from {path}: not a readable .npz file ({type(err).__name__}: {err})") from None
+        with open(path, "rb") as fh:
+            is_zip = fh.read(4) == b"PK\x03\x04"  # an .npz is a zip archive
+        npz = np.load(path, allow_pickle=False) if is_zip else None
+    except Exception as err:  # zipfile.BadZipFile, OSError ...
+        raise ValueError(f"MNIST data from {path}: not a valid MNIST .npz ({type(err).__name__}: {err}); {expected}") from None
+    if npz is None:
+        raise ValueError(f"MNIST data from {path}: not a valid MNIST .npz (not a zip archive); {expected}")
+    with npz:
+        missing = [k for k in KEYS if k not in npz.files]
+        if missing:
+            raise ValueError(f"MNIST data from {path}: not a valid MNIST .npz: missing key(s) {missing} (it has {npz.files}); {expected}")
+        try:
+            arrays = {k: npz[k] for k in KEYS}
+        except ValueError:  # object arrays need pickle: refuse them
+            raise ValueError(f"MNIST data from {path}: holds arrays that cannot be read without pickle (refused); {expected} of plain numbers") from None
+        except Exception as err:  # a damaged member: zlib.error, zipfile.BadZipFile, EOFError ...
+            raise ValueError(f"MNIST data from {path}: not a valid MNIST .npz ({type(err).__name__}: {err}); {expected}") from None
     data = validate_mnist(arrays, source=str(path))
     return MNIST(data.x_train, data.y_train, data.x_test, data.y_test, source=str(path), sha256=_sha256(path))
 
@@ -146,9 +160,15 @@ def load_mnist(dataset: str = "mnist", path=None) -> MNIST:
     path = path or os.environ.get(ENV_VAR) or None
     if path is not None:
         return load_npz(path)
-    import keras  # the download path is the only one that needs Keras
+    from ._backend import keras  # the download path is the only one that needs Keras (started quietly)
 
-    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    try:
+        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    except Exception as err:  # Keras raises a bare Exception when offline
+        raise ValueError(
+            f"MNIST download failed ({' '.join(str(err).split())}); point the {ENV_VAR} environment variable "
+            f"(or --data, or path=) at a local MNIST .npz file with keys {', '.join(KEYS)}"
+        ) from None
     arrays = dict(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
     return validate_mnist(arrays, source="keras.datasets.mnist")
 

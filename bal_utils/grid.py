@@ -11,6 +11,8 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing as mp
 import os
+import signal
+import threading
 import time
 from pathlib import Path
 
@@ -35,6 +37,8 @@ def _steps_done(path: Path) -> int:
 
 
 def _init_worker(threads: int):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
+    tqdm.set_lock(threading.RLock())  # not tqdm's default multiprocessing lock, which a stopped worker would leak
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")
     if threads:
         for var in _THREAD_VARS:
@@ -100,7 +104,8 @@ def run_grid(config: Config, out_dir, workers: int = 2, threads_per_worker: int 
                     on_run_done(paths[(acq, seed)])
             return done
         ctx = mp.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(threads_per_worker,)) as pool:
+        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(threads_per_worker,))
+        try:
             futures = {pool.submit(_run_one, config.to_dict(), acq, seed, str(out_dir), data_path): (acq, seed) for acq, seed in todo}
             pending = set(futures)
             while pending:
@@ -111,6 +116,12 @@ def run_grid(config: Config, out_dir, workers: int = 2, threads_per_worker: int 
                         on_run_done(paths[futures[fut]])
                 bar.n = sum(_steps_done(p) for p in paths.values())
                 bar.refresh()
+        except BaseException:  # Ctrl-C or a worker's error: stop now; every run file holds its finished steps
+            for proc in list((pool._processes or {}).values()):  # Python 3.14 has pool.terminate_workers()
+                proc.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown()
     finally:
         bar.close()
     return done

@@ -34,6 +34,7 @@ import math
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -201,7 +202,7 @@ def load_run(path) -> dict:
     path = Path(path)
     try:
         text = path.read_text()
-    except OSError as err:
+    except (OSError, UnicodeDecodeError) as err:
         raise ValueError(f"results file {path}: cannot be read ({err})") from None
     try:
         record = json.loads(text)
@@ -213,14 +214,24 @@ def load_run(path) -> dict:
     return validate_run(record, path)
 
 
-def load_runs(directory, complete_only: bool = False) -> list:
-    """All run files under ``directory`` (recursively), sorted by acquisition and seed."""
+def load_runs(directory, complete_only: bool = False, skip_bad: bool = False) -> list:
+    """All run files under ``directory`` (recursively), sorted by acquisition and seed.
+
+    A file that is not a valid run file raises ``ValueError``; with
+    ``skip_bad=True`` it is left out with a warning on stderr naming it and why.
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise ValueError(f"results directory {directory}: not a directory")
     runs = []
     for path in sorted(directory.rglob("*.json")):
-        record = load_run(path)
+        try:
+            record = load_run(path)
+        except ValueError as err:
+            if not skip_bad:
+                raise
+            print(f"warning: skipped {err}", file=sys.stderr)
+            continue
         record["_path"] = str(path)
         if not complete_only or record["status"] == "complete":
             runs.append(record)
@@ -290,20 +301,22 @@ def format_report(runs, errors=(0.10, 0.05)) -> str:
     if not runs:
         return "no runs found"
     table = summarise(runs, errors)
-    heads = ["acquisition", "runs"] + [f"labels to {e:.0%} error" for e in errors] + ["last step error"]
+    heads = ["acquisition", "runs"] + [f"labels to {100 * e:g}% error" for e in errors] + ["last step error"]
     rows = []
     for acq, entry in table.items():
         status = sum(r["status"] == "complete" for r in runs if r["acquisition"] == acq)
-        row = [DISPLAY_NAMES.get(acq, acq), f"{len(entry['seeds'])} ({status} complete)"]
+        n = len(entry["seeds"])
+        row = [DISPLAY_NAMES.get(acq, acq), f"{n} ({status} complete)"]
         for e in errors:
             r = entry["reach"][e]
-            n = len(entry["seeds"])
             if r["mean"] is None:
                 row.append(f"not reached (0/{n})")
-            else:
-                more = "" if r["reached"] == n else f" ({r['reached']}/{n} reached)"
-                row.append(f"{r['mean']:.0f} ± {r['std']:.0f}{more}")
-        row.append(f"{100 * entry['final_error_mean']:.2f}% ± {100 * entry['final_error_std']:.2f} at {entry['final_n_labelled']}")
+            else:  # no spread of a single value
+                spread = f" ± {r['std']:.0f}" if r["reached"] > 1 else ""
+                more = " (n = 1)" if n == 1 else "" if r["reached"] == n else f" ({r['reached']}/{n} reached)"
+                row.append(f"{r['mean']:.0f}{spread}{more}")
+        spread = f" ± {100 * entry['final_error_std']:.2f}" if n > 1 else ""
+        row.append(f"{100 * entry['final_error_mean']:.2f}%{spread} at {entry['final_n_labelled']}" + (" (n = 1)" if n == 1 else ""))
         rows.append(row)
     widths = [max(len(str(x)) for x in col) for col in zip(heads, *rows)]
     line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
