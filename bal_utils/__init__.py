@@ -5,7 +5,7 @@ modules import Keras lazily (on first use), so the data, config, acquisition
 and results parts work without a deep learning backend.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from .acquisition import (  # noqa: E402
     ACQUISITIONS,
@@ -24,7 +24,7 @@ from .acquisition import (  # noqa: E402
 from .config import PRESETS, Config, get_preset, preset_from_env  # noqa: E402
 from .data import MNIST, Splits, load_mnist, make_splits, to_model_input  # noqa: E402
 from .data import rotate_images  # noqa: E402
-from .results import acquired_class_counts, device_summary, format_report, labels_to_reach, load_run, load_runs, summarise  # noqa: E402
+from .results import acquired_class_counts, device_summary, format_report, labels_to_reach, load_grid, load_run, load_runs, summarise  # noqa: E402
 
 _LAZY = {
     "BayesianCNN": "model",
@@ -33,6 +33,8 @@ _LAZY = {
     "run_grid": "grid",
     "train_bayesian_cnn": "model",
     "plots": None,
+    "book": None,
+    "reference": None,
     "widgets": None,
     "toy": None,
 }

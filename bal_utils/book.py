@@ -1,0 +1,51 @@
+"""Small helpers for the book's notebooks: numbers for the prose, tables a reader compares.
+
+``glue`` hands a computed value to the text (myst-nb's ``{glue:text}`` role),
+so no number in the prose is typed by hand. Outside Jupyter Book (Colab, a
+laptop) myst-nb may be missing; the value is then only kept in :data:`GLUED`.
+"""
+
+from __future__ import annotations
+
+import html
+
+#: Every value glued in this kernel, by name (also where myst-nb is missing).
+GLUED: dict = {}
+
+
+def glue(name: str, value, display: bool = False) -> None:
+    """Make ``value`` available to the prose as ``{glue:text}`name```.
+
+    Returns nothing, so a ``glue`` call that ends a cell prints nothing.
+    """
+    GLUED[name] = value
+    try:
+        from myst_nb import glue as _glue
+    except ImportError:  # not building the book: nothing to hand over
+        return
+    _glue(name, value, display=display)
+
+
+def html_table(header, rows, caption=None):
+    """An HTML table (an ``IPython.display.HTML``) from a header row and rows of cells.
+
+    Cells are escaped text; numbers are right-aligned. Use it for any table a
+    reader compares: printed text gets cut at the right edge of a page.
+    """
+    from IPython.display import HTML
+
+    def cell(tag, value):
+        align = ' style="text-align:right"' if isinstance(value, (int, float)) or str(value).strip()[:1].isdigit() else ""
+        return f"<{tag}{align}>{html.escape(str(value))}</{tag}>"
+
+    head = "".join(cell("th", h) for h in header)
+    body = "".join("<tr>" + "".join(cell("td", v) for v in row) + "</tr>" for row in rows)
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return HTML(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+
+def config_table(config, fields=None):
+    """The fields of a :class:`~bal_utils.config.Config` as a two-column HTML table."""
+    values = config.to_dict()
+    names = fields or list(values)
+    return html_table(["field", "value"], [[k, values[k]] for k in names])

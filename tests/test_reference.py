@@ -1,0 +1,70 @@
+"""The published references (authors' curves, paper tables) and the grids shipped inside the package."""
+
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bal_utils import reference
+from bal_utils.results import load_grid, load_runs, pack_grid, packed_grids
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_authors_curves_give_the_documented_counts():
+    curves = reference.authors_curves()
+    n, err = curves["bald"]
+    assert len(n) == 99 and n[0] == 20 and n[-1] == 1000
+    # the README of the shipped copy: BALD 320 / 500 labels to 10% / 5% error, so 300 / 480 acquired
+    assert reference.acquired_to_reach(n, err, 0.10) == 300
+    assert reference.acquired_to_reach(n, err, 0.05) == 480
+    assert err[n == 130][0] > 0.6  # Keras' 128 + 2 remainder batch
+    assert set(reference.authors_curves("dropout_all_layers")) == {"bald", "max_entropy", "variation_ratios", "mean_std"}
+    with pytest.raises(ValueError, match="kind='nope'"):
+        reference.authors_curves("nope")
+
+
+def test_acquired_to_reach_and_mean_curves():
+    assert reference.acquired_to_reach([20, 30, 40], [0.5, 0.09, 0.2], 0.10) == 10
+    assert reference.acquired_to_reach([20, 30], [0.5, 0.4], 0.10) is None
+    runs = [
+        {"acquisition": "bald", "seed": s, "history": [{"n_labelled": 20 + 10 * i, "test_error": e} for i, e in enumerate(errs)]}
+        for s, errs in enumerate([[0.5, 0.3, 0.1], [0.7, 0.5]])
+    ]
+    n, mean, std, k = reference.mean_curves(runs)["bald"]
+    assert list(n) == [20, 30] and np.allclose(mean, [0.6, 0.4]) and np.allclose(std, [0.1, 0.1]) and k == 2
+
+
+def test_shipped_grids_hold_the_committed_results():
+    """Every shipped run equals its file in results/ (a run still going may have grown since)."""
+    assert "paper" in packed_grids()
+    folder = ROOT / "bal_utils" / "resources" / "grids"
+    for name in packed_grids():
+        shipped = json.loads(gzip.decompress((folder / f"{name}.json.gz").read_bytes()))
+        for run in shipped:
+            path = ROOT / "results" / name / run["_path"]
+            committed = json.loads(path.read_text())
+            if run["status"] == "complete":
+                assert run["history"] == committed["history"], path
+            else:  # a partial run: what was shipped is the start of what is there now
+                assert run["history"] == committed["history"][: len(run["history"])], path
+
+
+def test_load_grid_prefers_results_and_falls_back_to_the_package(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no results/ here: the shipped copy
+    shipped = load_grid("paper")
+    assert len(shipped) == 15 and shipped[0]["_source"].endswith("paper.json.gz")
+    local = load_grid("paper", ROOT / "results" / "paper")
+    assert [r["history"] for r in shipped] == [r["history"] for r in local]
+    with pytest.raises(ValueError, match="grid 'nope'.*shipped: "):
+        load_grid("nope")
+
+
+def test_pack_grid_is_byte_stable(tmp_path):
+    a, b = tmp_path / "a.json.gz", tmp_path / "b.json.gz"
+    assert pack_grid(ROOT / "results" / "cold-start-150-epochs", a) == 6
+    pack_grid(ROOT / "results" / "cold-start-150-epochs", b)
+    assert a.read_bytes() == b.read_bytes()
+    assert len(load_runs(ROOT / "results" / "cold-start-150-epochs")) == 6
