@@ -330,14 +330,15 @@ PACKED_GRIDS = ("resources", "grids")
 
 
 def pack_grid(directory, out_path) -> int:
-    """Write every run under ``directory`` into one gzipped JSON file (what :func:`load_grid` ships).
+    """Write the complete runs under ``directory`` into one gzipped JSON file (what :func:`load_grid` ships).
 
     Returns the number of runs written. ``scripts/pack_results.py`` calls it
-    for every grid under ``results/``.
+    for every grid under ``results/``; runs still going are left out until
+    they are complete.
     """
     import gzip
 
-    runs = load_runs(directory)
+    runs = load_runs(directory, complete_only=True)
     for run in runs:
         run["_path"] = str(Path(run["_path"]).relative_to(Path(directory)))
     data = json.dumps(runs, separators=(",", ":"), sort_keys=True).encode()
