@@ -1,9 +1,20 @@
 """Acquisition functions: pure functions of MC dropout probabilities.
 
-Every function takes ``probs`` shaped ``(T, N, C)`` -- T stochastic forward
-passes, N pool images, C classes, each row a probability vector -- and returns
-scores shaped ``(N,)``: higher means "label this one first". They know
+Every function has one signature, ``f(probs, rng=None) -> scores``: ``probs``
+is shaped ``(T, N, C)`` -- T stochastic forward passes, N pool images, C
+classes, each row a probability vector -- and the scores are shaped ``(N,)``:
+higher means "label this one first". ``rng`` (a seed or a
+``numpy.random.Generator``) is used only by :func:`random_scores`, which reads
+nothing but N; the others ignore it. So a caller never special-cases
+``"random"``. A function that reads only the shape of ``probs`` says so with
+the attribute ``needs_predictions = False`` (see :func:`needs_predictions`),
+so that a loop can skip the T forward passes for it. The functions know
 nothing of models or data.
+
+The scores are Monte Carlo *estimates*: ``max_entropy`` estimates the entropy
+of the predictive distribution with the mean of the T samples, and ``bald``
+is the plug-in estimate ``H[p̄] - mean_t H[p_t]`` of the mutual information,
+which is biased low for small T (it is exactly 0 at T = 1).
 
 Logarithms are natural (nats). ``0 log 0`` is taken as 0, so probabilities
 that are exactly zero give finite scores (the original code used an unguarded
@@ -21,6 +32,7 @@ __all__ = [
     "get_acquisition",
     "max_entropy",
     "mean_std",
+    "needs_predictions",
     "predictive_entropy",
     "random_scores",
     "select_top_k",
@@ -78,13 +90,20 @@ def expected_entropy(probs) -> np.ndarray:
     return np.maximum(_entropy(p).mean(axis=0), 0.0)
 
 
-def max_entropy(probs) -> np.ndarray:
-    """Max entropy acquisition: the predictive entropy H[p̄] (Shannon 1948)."""
+def max_entropy(probs, rng=None) -> np.ndarray:
+    """Max entropy acquisition: the predictive entropy H[p̄] (Shannon 1948).
+
+    ``rng`` is ignored (one signature for every acquisition function).
+    """
     return predictive_entropy(probs)
 
 
-def bald(probs) -> np.ndarray:
-    """BALD (Houlsby et al. 2011): H[p̄] - (1/T) Σ_t H[p_t], in [0, H[p̄]]."""
+def bald(probs, rng=None) -> np.ndarray:
+    """BALD (Houlsby et al. 2011): H[p̄] - (1/T) Σ_t H[p_t], in [0, H[p̄]].
+
+    The plug-in Monte Carlo estimate of the mutual information between the
+    label and the weights; biased low for small T (0 at T = 1). ``rng`` is ignored.
+    """
     p = validate_probs(probs)
     total = np.maximum(_entropy(p.mean(axis=0)), 0.0)
     expected = np.maximum(_entropy(p).mean(axis=0), 0.0)
@@ -92,11 +111,14 @@ def bald(probs) -> np.ndarray:
     return np.clip(total - expected, 0.0, total)
 
 
-def variation_ratios(probs) -> np.ndarray:
-    """Variation ratios (Freeman 1965), the seed code's definition.
+def variation_ratios(probs, rng=None) -> np.ndarray:
+    """Variation ratios, the seed code's definition: Freeman's (1965) statistic of the T sampled labels.
 
     ``1 - f_mode / T`` where ``f_mode`` counts how many of the T sampled argmax
-    labels equal the most common one. Ties in the argmax go to the lowest class.
+    labels equal the most common one. Ties in the argmax go to the lowest class,
+    so an exactly uniform prediction scores 0 (any noise makes it high).
+    The paper's definition, ``1 - max_c p̄_c``, is :func:`variation_ratios_mean`.
+    ``rng`` is ignored.
     """
     p = validate_probs(probs)
     t, n, c = p.shape
@@ -106,44 +128,45 @@ def variation_ratios(probs) -> np.ndarray:
     return 1.0 - counts.max(axis=1) / t
 
 
-def variation_ratios_mean(probs) -> np.ndarray:
-    """``1 - max_c p̄_c``: the variation ratio of the mean prediction.
+def variation_ratios_mean(probs, rng=None) -> np.ndarray:
+    """``1 - max_c p̄_c``: the paper's variation ratios, the lack of confidence of the MC predictive.
 
-    A second definition in common use; it differs from :func:`variation_ratios`
-    (the mode-count one) and is kept under its own name.
+    It differs from :func:`variation_ratios` (the seed code's mode count) and
+    is kept under its own name. ``rng`` is ignored.
     """
     p = validate_probs(probs)
     return np.clip(1.0 - p.mean(axis=0).max(axis=-1), 0.0, 1.0)
 
 
-def mean_std(probs) -> np.ndarray:
+def mean_std(probs, rng=None) -> np.ndarray:
     """Mean STD (Kampffmeyer et al. 2016; Kendall et al. 2015).
 
     ``(1/C) Σ_c sqrt(E_t[p_c²] - E_t[p_c]²)``: the standard deviation over the
     T samples of each class probability, averaged over classes. The original
     script took the deviation of a single value, so every score was 0.
+    ``rng`` is ignored.
     """
     p = validate_probs(probs)
     # Two-pass std (not E[p²] - E[p]², whose round-off makes identical samples score ~1e-9).
     return p.std(axis=0).mean(axis=-1)
 
 
-def random_scores(probs=None, *, n: int | None = None, rng=None) -> np.ndarray:
+def random_scores(probs, rng=None) -> np.ndarray:
     """Uniform random scores: the random-acquisition baseline.
 
-    Give either ``probs`` (only its N is used) or ``n``. ``rng`` is a
-    ``numpy.random.Generator`` or a seed.
+    Only N, the second axis of ``probs`` ``(T, N, C)``, is read (the values are
+    still validated), so a placeholder such as ``np.ones((1, N, 1))`` will do:
+    see :func:`needs_predictions`. ``rng`` is a ``numpy.random.Generator`` or
+    a seed; the scores are ``rng.random(N)``.
     """
-    if n is None:
-        if probs is None:
-            raise ValueError("random_scores: give probs (T, N, C) or n, the number of pool points")
-        n = validate_probs(probs).shape[1]
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"random_scores: n={n!r} is not allowed: expected an integer >= 1")
-    return np.random.default_rng(rng).random(int(n))
+    n = validate_probs(probs).shape[1]
+    return np.random.default_rng(rng).random(n)
 
 
-#: Registry of acquisition functions by name: ``name -> f(probs, rng=None) -> scores``.
+random_scores.needs_predictions = False
+
+
+#: Registry of acquisition functions by name, all ``f(probs, rng=None) -> scores``.
 ACQUISITIONS = {
     "max_entropy": max_entropy,
     "bald": bald,
@@ -173,6 +196,15 @@ def get_acquisition(name: str):
         return ACQUISITIONS[name]
     except (KeyError, TypeError):
         raise ValueError(f"acquisition={name!r} is not known; known: {sorted(ACQUISITIONS)}") from None
+
+
+def needs_predictions(name: str) -> bool:
+    """Whether the acquisition function ``name`` reads the values of ``probs`` (random does not).
+
+    A loop may then hand a placeholder ``np.ones((1, N, 1))`` instead of
+    running T forward passes. Raises ``ValueError`` for an unknown name.
+    """
+    return bool(getattr(get_acquisition(name), "needs_predictions", True))
 
 
 def select_top_k(scores, k: int) -> np.ndarray:

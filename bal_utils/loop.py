@@ -26,13 +26,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import __version__
-from .acquisition import get_acquisition, select_top_k
+from .acquisition import get_acquisition, needs_predictions, select_top_k
 from .config import Config
 from .data import load_mnist, make_splits, to_model_input
 from .results import SCHEMA, atomic_write_json, git_commit, load_run, machine_info, now_iso, remove_stale_temporaries, run_filename
-
-# Acquisition functions that need no model predictions.
-MODEL_FREE = {"random"}
 
 
 def step_seed(seed: int, step: int) -> int:
@@ -64,13 +61,13 @@ def acquire(model, x_train, pool, config: Config, acquisition: str, seed: int, s
         candidates = np.asarray(pool)
     else:
         candidates = np.sort(rng.choice(pool, config.pool_subset, replace=False))
-    if acquisition in MODEL_FREE:
-        scores = fn(n=len(candidates), rng=rng)
+    if not needs_predictions(acquisition):  # random reads only N: no forward passes
+        probs = np.ones((1, len(candidates), 1))
     elif config.scoring == "deterministic":  # dropout off: one pass, probabilities (1, N, C)
-        scores = fn(model.predict(to_model_input(x_train[candidates]))[None])
+        probs = model.predict(to_model_input(x_train[candidates]))[None]
     else:
         probs = model.mc_predict(to_model_input(x_train[candidates]), config.mc_samples, seed=rng, masks=config.mc_masks)
-        scores = fn(probs)
+    scores = fn(probs, rng=rng)
     chosen = candidates[select_top_k(scores, config.acquire_per_step)]
     return chosen, scores, candidates
 

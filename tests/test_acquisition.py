@@ -66,7 +66,7 @@ def test_exact_zeros_give_finite_scores(name):
     p[2, 1] = 0.0
     p[2, 1, 7] = 1.0
     fn = get_acquisition(name)
-    scores = fn(p) if name != "random" else fn(p, rng=0)
+    scores = fn(p, rng=0)
     assert scores.shape == (4,)
     assert np.all(np.isfinite(scores))
 
@@ -92,8 +92,33 @@ def test_mean_std_matches_numpy_std():
 
 
 def test_random_scores_are_seeded():
-    assert np.array_equal(random_scores(n=20, rng=3), random_scores(n=20, rng=3))
-    assert not np.array_equal(random_scores(n=20, rng=3), random_scores(n=20, rng=4))
+    p = np.ones((1, 20, 1))
+    assert np.array_equal(random_scores(p, rng=3), random_scores(p, rng=3))
+    assert not np.array_equal(random_scores(p, rng=3), random_scores(p, rng=4))
+    assert np.array_equal(random_scores(p, rng=3), np.random.default_rng(3).random(20))
+
+
+@pytest.mark.parametrize("name", sorted(ACQUISITIONS))
+def test_one_signature_for_every_function(name):
+    """Every registered function is f(probs, rng=None): callers never special-case "random"."""
+    import inspect
+
+    params = list(inspect.signature(get_acquisition(name)).parameters.values())
+    assert [p.name for p in params] == ["probs", "rng"] and params[1].default is None
+    p = np.random.default_rng(0).dirichlet(np.ones(C), size=(6, 9))
+    assert get_acquisition(name)(p, rng=1).shape == (9,)
+    assert np.array_equal(get_acquisition(name)(p, rng=1), get_acquisition(name)(p, rng=1))
+
+
+def test_only_random_skips_the_predictions():
+    from bal_utils.acquisition import needs_predictions
+
+    assert [n for n in sorted(ACQUISITIONS) if not needs_predictions(n)] == ["random"]
+    # random reads only N: a placeholder gives the same scores as real probabilities
+    p = np.random.default_rng(0).dirichlet(np.ones(C), size=(6, 9))
+    assert np.array_equal(random_scores(p, rng=2), random_scores(np.ones((1, 9, 1)), rng=2))
+    with pytest.raises(ValueError, match="acquisition='greedy'"):
+        needs_predictions("greedy")
 
 
 def test_unknown_name_lists_known_ones():

@@ -57,7 +57,7 @@ def test_valid_probs_give_finite_sane_scores(data, name):
     p = np.where(p < 0.05, 0.0, p)
     p = np.where(p.sum(-1, keepdims=True) > 0, p / np.maximum(p.sum(-1, keepdims=True), 1e-300), 1.0 / shape[-1])
     fn = get_acquisition(name)
-    s = fn(p, rng=0) if name == "random" else fn(p)
+    s = fn(p, rng=0)
     assert s.shape == (shape[1],) and np.all(np.isfinite(s)) and np.all(s >= 0)
     if name in ("max_entropy", "bald"):
         assert np.all(s <= np.log(shape[2]) + 1e-9)
@@ -74,7 +74,7 @@ def test_valid_probs_give_finite_sane_scores(data, name):
         arrays(np.float64, st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 4)), elements=st.just(np.nan)),  # NaN
         arrays(np.float64, st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(2, 4)), elements=st.just(0.0)),  # all zero
     ),
-    name=st.sampled_from(sorted(set(ACQUISITIONS) - {"random"})),
+    name=st.sampled_from(sorted(ACQUISITIONS)),
 )
 def test_bad_probs_raise_named_value_error(bad, name):
     with pytest.raises(ValueError, match="probs .*expected|probs has|probs contains|probs rows"):
