@@ -18,6 +18,8 @@ def glue(name: str, value, display: bool = False) -> None:
 
     Returns nothing, so a ``glue`` call that ends a cell prints nothing.
     """
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # numpy scalar -> float / int
+        value = value.item()  # so that {glue:text}`name:.1f` can format its text
     GLUED[name] = value
     try:
         from myst_nb import glue as _glue

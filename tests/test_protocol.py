@@ -140,3 +140,10 @@ def test_deterministic_scoring_uses_the_dropout_off_softmax(subset):
     # BALD of one deterministic pass is 0 for every image: the top k are the first k by position
     chosen, scores, candidates = acquire(model, subset.x_train, pool, cfg, "bald", 0, 0)
     assert np.all(scores == 0) and list(chosen) == list(candidates[: cfg.acquire_per_step])
+
+
+def test_teaching_preset_learns():
+    """The teaching size must show a student that the model learns (issue 11): BALD, 5 steps, one seed."""
+    cfg = get_preset("teaching", n_steps=5)
+    errors = [h["test_error"] for h in run_active_learning(cfg, "bald", 0, progress=False)["history"]]
+    assert errors[-1] < 0.25 and errors[-1] < errors[0] - 0.1, errors
