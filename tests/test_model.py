@@ -93,3 +93,73 @@ def test_schedule_cuts_each_epoch_once(batching, sizes):
         assert sorted(epoch.tolist()) == list(range(130))
     with pytest.raises(ValueError, match="batching='odd'"):
         _Schedule(np.zeros((4, 1)), np.zeros(4), 1, 2, np.random.default_rng(0), "odd")
+
+
+def _dropout_states(model):
+    return [layer.seed_generator.state.numpy().copy() for layer in model.head.layers if hasattr(layer, "seed_generator")]
+
+
+def _set_dropout_states(model, states):
+    generators = [layer.seed_generator for layer in model.head.layers if hasattr(layer, "seed_generator")]
+    for generator, state in zip(generators, states):
+        generator.state.assign(state)
+
+
+def test_mc_head_is_the_trained_network_with_training_true_mask_for_mask(trained_model, subset):
+    """mc_head under the masks that Keras' Dropout layers drew gives what the trained network gives.
+
+    The network is run with ``training=True`` (its Dropout layers on); the same
+    passes are replayed through a view of the head that also returns the dropout
+    outputs, from which the masks are read back and handed to ``mc_head``.
+    """
+    import keras
+
+    m = trained_model
+    x = to_model_input(subset.x_test[:32])
+    drop_trunk, drop_head = m.head.get_layer("dropout_trunk"), m.head.get_layer("dropout_head")
+    tap = keras.Model(m.head.input, [drop_trunk.output, drop_head.output, m.head.output])
+    saved = _dropout_states(m)
+    try:
+        trained = keras.ops.convert_to_numpy(m.network(x, training=True))  # (N, 10)
+        _set_dropout_states(m, saved)  # replay the same masks
+        f = m.features(x)
+        d1, d2, replay = (keras.ops.convert_to_numpy(a) for a in tap(f, training=True))
+    finally:
+        _set_dropout_states(m, saved)
+    np.testing.assert_allclose(replay, trained, atol=1e-6)
+    h = keras.ops.convert_to_numpy(m.dense(d1))  # dense + relu of the dropped-out features
+    m1 = np.where(f > 0, d1 / np.where(f > 0, f, 1), 0).astype(np.float32)  # where f = 0 any mask gives 0
+    m2 = np.where(h > 0, d2 / np.where(h > 0, h, 1), 0).astype(np.float32)
+    # the masks are Bernoulli(keep) / keep, with the layers' own rates
+    for mask, live, rate in ((m1, f > 0, m.dropout_rates[0]), (m2, h > 0, m.dropout_rates[1])):
+        values = mask[live]
+        assert np.all(np.isclose(values, 0) | np.isclose(values, 1 / (1 - rate), rtol=1e-4))
+        assert abs(np.mean(values == 0) - rate) < 0.05
+    head = keras.ops.convert_to_numpy(m.mc_head(keras.ops.convert_to_tensor(f), m1[None], m2[None]))[0]
+    np.testing.assert_allclose(head, trained, atol=1e-5)
+
+
+def test_mc_predict_matches_the_trained_network_with_training_true_in_distribution(trained_model, subset):
+    """Many passes of mc_predict (shared masks, cached trunk) have the mean and spread of the Keras network's passes."""
+    import keras
+
+    m = trained_model
+    n_img, t = 6, 3000
+    x = to_model_input(subset.x_test[:n_img])
+    saved = _dropout_states(m)
+    try:  # each copy of an image gets its own masks: t passes in one call
+        keras_passes = keras.ops.convert_to_numpy(m.network(np.repeat(x, t, axis=0), training=True)).reshape(n_img, t, 10)
+    finally:
+        _set_dropout_states(m, saved)
+    keras_passes = keras_passes.transpose(1, 0, 2)  # (t, N, 10)
+    ours = m.mc_predict(x, t, seed=0)
+    for passes in (keras_passes, ours):
+        assert passes.std(0).max() > 0.02  # the passes really differ
+    se = np.sqrt((keras_passes.var(0) + ours.var(0)) / t)
+    assert np.all(np.abs(keras_passes.mean(0) - ours.mean(0)) <= 5 * se + 1e-3)
+    spread = keras_passes.std(0)
+    np.testing.assert_allclose(ours.std(0), spread, rtol=0.1, atol=1e-3)
+    # the same check tells apart a head with the two dropout rates swapped (its spread is about 10% smaller)
+    swapped = m.mc_predict(x, t, seed=0, rates=m.dropout_rates[::-1])
+    assert abs(np.mean(ours.std(0) / spread) - 1) < 0.03
+    assert abs(np.mean(swapped.std(0) / spread) - 1) > 0.06
