@@ -184,18 +184,40 @@ DISPLAY_NAMES = {
     "variation_ratios_mean": "Variation ratios (1 - max p̄)",
     "mean_std": "Mean STD",
     "random": "Random",
+    "batchbald": "BatchBALD",
+    "power_bald": "PowerBALD",
 }
 
 
 def get_acquisition(name: str):
     """The acquisition function registered under ``name``.
 
+    A score function ``f(probs, rng=None) -> scores`` from :data:`ACQUISITIONS`,
+    or a batch selector ``f(probs, k, rng=None) -> positions`` from
+    :data:`bal_utils.batch.BATCH_ACQUISITIONS` (see :func:`is_batch_acquisition`).
     Raises ``ValueError`` listing the known names when ``name`` is unknown.
     """
+    from .batch import BATCH_ACQUISITIONS
+
     try:
-        return ACQUISITIONS[name]
+        return ACQUISITIONS[name] if name in ACQUISITIONS else BATCH_ACQUISITIONS[name]
     except (KeyError, TypeError):
-        raise ValueError(f"acquisition={name!r} is not known; known: {sorted(ACQUISITIONS)}") from None
+        raise ValueError(f"acquisition={name!r} is not known; known: {known_acquisitions()}") from None
+
+
+def known_acquisitions() -> list:
+    """Every acquisition name: score functions and batch selectors."""
+    from .batch import BATCH_ACQUISITIONS
+
+    return sorted([*ACQUISITIONS, *BATCH_ACQUISITIONS])
+
+
+def is_batch_acquisition(name: str) -> bool:
+    """Whether ``name`` picks its k images jointly (BatchBALD, PowerBALD) instead of by top-k scores."""
+    from .batch import BATCH_ACQUISITIONS
+
+    get_acquisition(name)
+    return name in BATCH_ACQUISITIONS
 
 
 def needs_predictions(name: str) -> bool:

@@ -33,7 +33,7 @@ def _parser():
 
     run = sub.add_parser("run", help="run or resume one active-learning run")
     common(run)
-    run.add_argument("--acquisition", required=True, help="max_entropy, bald, variation_ratios, variation_ratios_mean, mean_std or random")
+    run.add_argument("--acquisition", required=True, help="max_entropy, bald, variation_ratios, variation_ratios_mean, mean_std, random, or the batch acquisitions batchbald and power_bald")
     run.add_argument("--seed", type=int, default=0)
 
     grid = sub.add_parser("grid", help="run or resume every (acquisition, seed) pair of a preset")

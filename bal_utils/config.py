@@ -296,11 +296,12 @@ def _validate(cfg: Config) -> None:
             raise ValueError(f"{name}={getattr(cfg, name)!r} is not allowed: expected one of {list(allowed)}")
     if not isinstance(cfg.warm_start, bool):
         raise ValueError(f"warm_start={cfg.warm_start!r} is not allowed: expected True or False")
-    from .acquisition import ACQUISITIONS  # local import: acquisition does not need config
+    from .acquisition import known_acquisitions  # local import: acquisition does not need config
 
+    known = known_acquisitions()
     for acq, changes in cfg.per_acquisition:
-        if acq not in ACQUISITIONS:
-            raise ValueError(f"per_acquisition: {acq!r} is not a known acquisition function; known: {sorted(ACQUISITIONS)}")
+        if acq not in known:
+            raise ValueError(f"per_acquisition: {acq!r} is not a known acquisition function; known: {known}")
         for name, value in changes:
             if name not in PER_ACQUISITION_FIELDS:
                 raise ValueError(f"per_acquisition[{acq!r}]: field {name!r} cannot be set per function; allowed: {list(PER_ACQUISITION_FIELDS)}")
@@ -313,8 +314,8 @@ def _validate(cfg: Config) -> None:
     if not isinstance(cfg.acquisitions, tuple) or not cfg.acquisitions:
         raise ValueError(f"acquisitions={cfg.acquisitions!r} is not allowed: expected a non-empty tuple of names")
     for acq in cfg.acquisitions:
-        if acq not in ACQUISITIONS:
-            raise ValueError(f"acquisitions: {acq!r} is not a known acquisition function; known: {sorted(ACQUISITIONS)}")
+        if acq not in known:
+            raise ValueError(f"acquisitions: {acq!r} is not a known acquisition function; known: {known}")
 
 
 PRESETS = {

@@ -26,7 +26,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import __version__
-from .acquisition import get_acquisition, needs_predictions, select_top_k
+from .acquisition import get_acquisition, is_batch_acquisition, needs_predictions, select_top_k
 from .config import Config
 from .data import load_mnist, make_splits, to_model_input
 from .results import SCHEMA, atomic_write_json, git_commit, load_run, machine_info, now_iso, remove_stale_temporaries, run_filename
@@ -52,7 +52,7 @@ def acquire(model, x_train, pool, config: Config, acquisition: str, seed: int, s
     Returns
     -------
     chosen : array ``(k,)`` of training indices, best first
-    scores : array of the scores of the candidates
+    scores : array of the scores of the candidates (None for a batch acquisition such as BatchBALD)
     candidates : array of the scored training indices
     """
     fn = get_acquisition(acquisition)
@@ -67,6 +67,8 @@ def acquire(model, x_train, pool, config: Config, acquisition: str, seed: int, s
         probs = model.predict(to_model_input(x_train[candidates]))[None]
     else:
         probs = model.mc_predict(to_model_input(x_train[candidates]), config.mc_samples, seed=rng, masks=config.mc_masks)
+    if is_batch_acquisition(acquisition):  # the k images are chosen jointly; no per-image scores
+        return candidates[fn(probs, config.acquire_per_step, rng=rng)], None, candidates
     scores = fn(probs, rng=rng)
     chosen = candidates[select_top_k(scores, config.acquire_per_step)]
     return chosen, scores, candidates

@@ -14,6 +14,8 @@ COLORS = {
     "mean_std": "C3",
     "random": "0.4",
     "variation_ratios_mean": "C4",
+    "batchbald": "C5",
+    "power_bald": "C6",
 }
 
 

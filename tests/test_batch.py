@@ -1,0 +1,107 @@
+"""BatchBALD and stochastic batches (issue 12)."""
+
+import numpy as np
+import pytest
+
+from bal_utils.acquisition import bald
+from bal_utils.batch import batch_bald, joint_mutual_information, power_bald, stochastic_batch
+
+
+def _probs(t, n, c, seed, sharp=2.0):
+    rng = np.random.default_rng(seed)
+    logits = sharp * rng.normal(size=(t, n, c)) + rng.normal(size=(1, n, c))
+    e = np.exp(logits - logits.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def _brute_force_greedy(probs, k):
+    chosen = []
+    for _ in range(k):
+        rest = [i for i in range(probs.shape[1]) if i not in chosen]
+        chosen.append(max(rest, key=lambda i: joint_mutual_information(probs, chosen + [i])))
+    return chosen
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_greedy_batch_equals_brute_force_on_small_pools(seed):
+    probs = _probs(t=8, n=7, c=3, seed=seed)
+    assert list(batch_bald(probs, 4)) == _brute_force_greedy(probs, 4)
+
+
+def test_k1_is_the_bald_argmax():
+    probs = _probs(20, 50, 10, 0)
+    assert batch_bald(probs, 1)[0] == np.argmax(bald(probs))
+
+
+def test_sampled_configurations_follow_the_exact_choice():
+    """Past the switch the joint entropy is sampled: with many samples the picks match the exact ones."""
+    probs = _probs(t=10, n=30, c=4, seed=1, sharp=1.5)
+    exact = batch_bald(probs, 4, n_configurations=10_000)  # 4 ** 3 = 64 configurations: exact throughout
+    sampled = batch_bald(probs, 4, n_configurations=5, rng=0)  # sampled from the third pick on
+    assert len(set(sampled)) == 4 and list(sampled[:2]) == list(exact[:2])
+    many = batch_bald(probs, 4, n_configurations=60, rng=0)  # below 64: sampled, but 60 configurations
+    assert len(set(many) & set(exact)) >= 3
+
+
+def test_fewer_copies_of_a_duplicated_image_than_top_k():
+    """A pool where the most informative image appears 10 times: top-k BALD takes every copy."""
+    base = _probs(30, 40, 10, 2)
+    best = int(np.argmax(bald(base)))
+    probs = np.concatenate([base, np.repeat(base[:, best : best + 1], 9, axis=1)], axis=1)
+    copies = set([best] + list(range(40, 49)))
+    top_k = np.argsort(-bald(probs), kind="stable")[:10]
+    assert len(copies & set(top_k)) == 10
+    assert len(copies & set(batch_bald(probs, 10))) <= 3
+
+
+def test_batch_bald_bad_input():
+    probs = _probs(4, 5, 3, 0)
+    with pytest.raises(ValueError, match="k=6"):
+        batch_bald(probs, 6)
+    with pytest.raises(ValueError, match="n_configurations=0"):
+        batch_bald(probs, 2, n_configurations=0)
+
+
+@pytest.mark.parametrize("mode", ["power", "softmax", "softrank"])
+def test_stochastic_batches_are_distinct_and_become_top_k(mode):
+    scores = np.random.default_rng(0).random(200)
+    for seed in range(5):
+        pick = stochastic_batch(scores, 10, mode=mode, beta=1.0, rng=seed)
+        assert len(set(pick.tolist())) == 10
+    top = set(np.argsort(-scores)[:10].tolist())
+    assert set(stochastic_batch(scores, 10, mode=mode, beta=1e4, rng=0).tolist()) == top
+
+
+def test_stochastic_batch_follows_the_weights():
+    """k = 1 draws position i with probability w_i / Σ w (power, beta = 1)."""
+    scores = np.array([1.0, 2.0, 3.0, 4.0])
+    draws = np.bincount([stochastic_batch(scores, 1, rng=s)[0] for s in range(4000)], minlength=4) / 4000
+    np.testing.assert_allclose(draws, scores / scores.sum(), atol=0.03)
+
+
+def test_stochastic_batch_bad_input():
+    with pytest.raises(ValueError, match="mode='odd'"):
+        stochastic_batch(np.ones(5), 2, mode="odd")
+    with pytest.raises(ValueError, match="beta=-1"):
+        stochastic_batch(np.ones(5), 2, beta=-1)
+    with pytest.raises(ValueError, match="scores >= 0"):
+        stochastic_batch(np.array([-1.0, 1.0]), 1)
+    pick = power_bald(_probs(5, 30, 4, 0), 5, rng=0)
+    assert len(set(pick.tolist())) == 5
+
+
+@pytest.mark.parametrize("acquisition", ["batchbald", "power_bald"])
+def test_batch_acquisitions_run_in_the_loop(tmp_path, acquisition):
+    from bal_utils import get_preset, run_active_learning
+
+    cfg = get_preset("smoke", acquisitions=("batchbald", "power_bald", "random"))
+    record = run_active_learning(cfg, acquisition, 0, out_dir=tmp_path, progress=False)
+    picked = [i for h in record["history"] for i in h["acquired_indices"]]
+    assert record["status"] == "complete" and len(picked) == len(set(picked)) == cfg.n_steps * cfg.acquire_per_step
+
+
+def test_unknown_acquisition_lists_the_batch_ones_too():
+    from bal_utils import get_preset
+
+    with pytest.raises(ValueError, match="batchbald"):
+        get_preset("smoke", acquisitions=("nope",))
