@@ -119,6 +119,11 @@ class Config:
     scoring : {"mc_dropout", "deterministic"}
         Score the pool on T MC-dropout passes, or on one pass with dropout off
         (the paper's Figure 2): probabilities ``(1, N, C)``.
+    pool_repeats : int
+        Repeated-MNIST (BatchBALD paper): every pool image this many times,
+        each copy with its own Gaussian noise (1: the plain pool).
+    repeat_noise_std : float
+        Standard deviation of that noise, in units of the [0, 1] pixel range.
     per_acquisition : dict
         Field changes for single acquisition functions, e.g.
         ``{"bald": {"dense_units": 256}}`` (the authors' scripts differ per
@@ -150,6 +155,8 @@ class Config:
     mc_masks: str = "shared"
     warm_start: bool = False
     scoring: str = "mc_dropout"
+    pool_repeats: int = 1
+    repeat_noise_std: float = 0.1
     per_acquisition: tuple = ()
 
     def __post_init__(self):
@@ -294,6 +301,8 @@ def _validate(cfg: Config) -> None:
     for name, allowed in (("init", INITS), ("architecture", ARCHITECTURES), ("mc_masks", MC_MASKS), ("scoring", SCORINGS)):
         if getattr(cfg, name) not in allowed:
             raise ValueError(f"{name}={getattr(cfg, name)!r} is not allowed: expected one of {list(allowed)}")
+    _check_int(cfg, "pool_repeats", 1, 100)
+    _check_float(cfg, "repeat_noise_std", 0.0, 10.0)
     if not isinstance(cfg.warm_start, bool):
         raise ValueError(f"warm_start={cfg.warm_start!r} is not allowed: expected True or False")
     from .acquisition import known_acquisitions  # local import: acquisition does not need config

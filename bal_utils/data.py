@@ -248,3 +248,31 @@ def rotate_images(image: np.ndarray, angles) -> np.ndarray:
         out.append(val)
     out = np.stack(out)
     return np.clip(np.rint(out), 0, 255).astype(image.dtype) if np.asarray(image).dtype == np.uint8 else out.astype(np.asarray(image).dtype)
+
+
+def repeat_pool(data: MNIST, splits: Splits, repeats: int, noise_std: float, seed: int):
+    """Repeated-MNIST (Kirsch et al. 2019): every pool image ``repeats`` times, each copy with its own noise.
+
+    The copies are appended to the training arrays and replace the pool; the
+    initial, validation and test sets are unchanged. ``noise_std`` is the
+    standard deviation of Gaussian noise in units of the [0, 1] pixel range
+    (0.1 in the BatchBALD paper); the noisy pixels are rounded back to uint8.
+
+    Returns ``(data, splits, origin)``: ``origin[i]`` is the original training
+    index of training index ``i`` (itself for the originals), so that copies of
+    one image can be counted together.
+    """
+    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
+        raise ValueError(f"repeats={repeats!r} is not allowed: expected an integer >= 1")
+    n = len(data.y_train)
+    origin = np.arange(n, dtype=np.int64)
+    if repeats == 1:
+        return data, splits, origin
+    rng = np.random.default_rng([int(seed), 0x4E0])
+    src = np.tile(splits.pool, repeats)
+    noisy = data.x_train[src].astype(np.float32) + rng.normal(0.0, 255.0 * noise_std, size=(len(src), *data.x_train.shape[1:]))
+    x_train = np.concatenate([data.x_train, np.clip(np.rint(noisy), 0, 255).astype(np.uint8)])
+    y_train = np.concatenate([data.y_train, data.y_train[src]])
+    repeated = MNIST(x_train, y_train, data.x_test, data.y_test, source=f"{data.source} (pool x{repeats}, noise {noise_std})", sha256=data.sha256)
+    new_splits = Splits(initial=splits.initial, validation=splits.validation, pool=np.arange(n, n + len(src), dtype=np.int64), test=splits.test)
+    return repeated, new_splits, np.concatenate([origin, src])

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from . import __version__
 from .acquisition import get_acquisition, is_batch_acquisition, needs_predictions, select_top_k
 from .config import Config
-from .data import load_mnist, make_splits, to_model_input
+from .data import load_mnist, make_splits, repeat_pool, to_model_input
 from .results import SCHEMA, atomic_write_json, git_commit, load_run, machine_info, now_iso, remove_stale_temporaries, run_filename
 
 
@@ -169,6 +169,8 @@ def run_active_learning(
         record = _new_record(config, acquisition, seed, data)
 
     splits = make_splits(data, config, seed)
+    if config.pool_repeats > 1:  # Repeated-MNIST: the pool's noisy copies are appended to the training arrays
+        data, splits, _ = repeat_pool(data, splits, config.pool_repeats, config.repeat_noise_std, seed)
     acquired = [i for h in record["history"] for i in h["acquired_indices"]]
     labelled = np.concatenate([splits.initial, np.asarray(acquired, dtype=np.int64)])
     pool = np.setdiff1d(splits.pool, acquired)

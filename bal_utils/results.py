@@ -22,7 +22,9 @@ Layout of a run file (``<out>/<acquisition>-seed<seed>.json``)::
     }
 
 Record ``s`` is the model trained on ``n_labelled`` images and what it then
-acquired; the last record acquires nothing. The file doubles as the run's
+acquired; the last record acquires nothing. With ``pool_repeats > 1``
+(Repeated-MNIST) indices past the training set are the pool's noisy copies
+(:func:`bal_utils.data.repeat_pool` maps them back to their originals). The file doubles as the run's
 checkpoint: it is rewritten after every step, so a run killed at any moment
 resumes from its last finished step.
 """

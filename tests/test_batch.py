@@ -105,3 +105,30 @@ def test_unknown_acquisition_lists_the_batch_ones_too():
 
     with pytest.raises(ValueError, match="batchbald"):
         get_preset("smoke", acquisitions=("nope",))
+
+
+def test_repeated_mnist_copies_every_pool_image_with_noise(subset, smoke):
+    from bal_utils.data import make_splits, repeat_pool
+
+    splits = make_splits(subset, smoke, 0)
+    data, rep, origin = repeat_pool(subset, splits, 3, 0.1, seed=0)
+    n = len(subset.y_train)
+    assert len(rep.pool) == 3 * len(splits.pool) and rep.pool.min() == n
+    assert np.array_equal(np.sort(origin[rep.pool]), np.sort(np.tile(splits.pool, 3)))
+    assert np.array_equal(data.y_train[rep.pool], subset.y_train[origin[rep.pool]])
+    diff = data.x_train[rep.pool].astype(float) - subset.x_train[origin[rep.pool]]
+    assert 10 < diff.std() < 40  # about 0.1 * 255, less where clipping at 0 and 255 bites
+    assert np.array_equal(rep.initial, splits.initial) and np.array_equal(data.x_train[:n], subset.x_train)
+    with pytest.raises(ValueError, match="repeats=0"):
+        repeat_pool(subset, splits, 0, 0.1, 0)
+
+
+def test_a_run_on_repeated_mnist_resumes(tmp_path):
+    from bal_utils import get_preset, run_active_learning
+
+    cfg = get_preset("smoke", pool_repeats=3)
+    run_active_learning(cfg, "batchbald", 0, out_dir=tmp_path, until_step=2, progress=False)
+    done = run_active_learning(cfg, "batchbald", 0, out_dir=tmp_path, progress=False)
+    whole = run_active_learning(cfg, "batchbald", 0, progress=False)
+    assert [h["acquired_indices"] for h in done["history"]] == [h["acquired_indices"] for h in whole["history"]]
+    assert max(i for h in done["history"] for i in h["acquired_indices"]) >= 5000  # copies live past the originals
