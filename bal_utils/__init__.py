@@ -37,6 +37,8 @@ _LAZY = {
     "reference": None,
     "widgets": None,
     "toy": None,
+    "oracle": None,
+    "batch": None,
 }
 
 

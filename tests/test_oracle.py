@@ -1,0 +1,75 @@
+"""The reader as the oracle (issue 13): sessions, restarts, scripted oracles, the widget's buttons."""
+
+import json
+
+import numpy as np
+import pytest
+
+from bal_utils import get_preset
+from bal_utils.oracle import OracleSession, oracle_widget, scripted_oracle
+
+
+@pytest.fixture()
+def cfg():
+    return get_preset("smoke", n_steps=3)
+
+
+def test_scripted_true_labels_record_everything(cfg, subset, tmp_path):
+    s = OracleSession(cfg, "bald", 0, out_dir=tmp_path, data=subset)
+    assert len(s.queries) == cfg.acquire_per_step
+    record = s.run(scripted_oracle(), progress=False)
+    n, err = s.curve()
+    assert list(n) == [20, 25, 30, 35] and s.finished and not len(s.queries)
+    assert all(h["answers"] == h["true_labels"] for h in record["history"][:-1])
+    assert s.disagreements() == 0 and record["history"][0]["oracle"] == "scripted, true labels"
+    on_disk = json.loads((tmp_path / "oracle-bald-seed0.json").read_text())
+    assert on_disk["history"] == record["history"]
+    with pytest.raises(ValueError, match="finished"):
+        s.answer([1] * cfg.acquire_per_step)
+
+
+def test_a_restart_loses_nothing(cfg, subset, tmp_path):
+    whole = OracleSession(cfg, "bald", 1, data=subset)
+    whole.run(scripted_oracle(), progress=False)
+    first = OracleSession(cfg, "bald", 1, out_dir=tmp_path, data=subset)
+    first.answer_with(scripted_oracle())
+    pending = list(first.queries)
+    again = OracleSession(cfg, "bald", 1, out_dir=tmp_path, data=subset)  # a kernel restart
+    assert list(again.queries) == pending and again.step == 1
+    again.run(scripted_oracle(), progress=False)
+    assert [h["queried"] for h in again.record["history"]] == [h["queried"] for h in whole.record["history"]]
+    assert [h["test_error"] for h in again.record["history"]] == [h["test_error"] for h in whole.record["history"]]
+
+
+def test_wrong_answers_and_skips(cfg, subset):
+    s = OracleSession(cfg, "random", 0, data=subset)
+    s.answer_with(scripted_oracle(error_rate=1.0))
+    assert s.disagreements() == cfg.acquire_per_step and s.record["history"][0]["oracle"] == "scripted, error rate 1"
+    s.answer([None] * cfg.acquire_per_step)  # skip the whole batch: nothing labelled, the images leave the pool
+    assert s.record["history"][-1]["n_labelled"] == 20 + cfg.acquire_per_step
+    assert not set(s.record["history"][1]["queried"]) & set(s.pool.tolist())
+    with pytest.raises(ValueError, match="expected 5"):
+        s.answer([1, 2])
+    with pytest.raises(ValueError, match="12 is not allowed"):
+        s.answer([12] * cfg.acquire_per_step)
+
+
+def test_pressing_buttons_changes_the_record_and_the_curve(cfg, subset, tmp_path):
+    s = OracleSession(cfg, "bald", 0, out_dir=tmp_path, data=subset)
+    box = oracle_widget(s, references={"random": (np.array([20, 25]), np.array([0.9, 0.8]))})
+    first_curve = box.curve.value
+    truth = [int(c) for c in subset.y_train[s.queries]]
+    box.submit.click()  # nothing answered yet: refused, says so
+    assert "Answer every image first" in box.header.value and s.step == 0
+    for card, y in zip(box.grid.children, truth):
+        buttons = [b for row in card.children[2].children for b in row.children]
+        buttons[y].value = True
+    box.submit.click()
+    assert s.step == 1 and s.record["history"][0]["answers"] == truth and s.record["history"][0]["oracle"] == "person"
+    saved = json.loads((tmp_path / "oracle-bald-seed0.json").read_text())
+    assert saved["history"][0]["answers"] == truth and len(saved["history"]) == 2
+    box.typed.value = "-" * cfg.acquire_per_step  # the keyboard path: skip all five
+    assert s.step == 2 and s.record["history"][1]["answers"] == [None] * cfg.acquire_per_step
+    box.typed.value = "12"  # wrong length: refused with a message
+    assert "Type 5 characters" in box.header.value and s.step == 2
+    assert box.curve.value[:4] == b"\x89PNG" and box.curve.value != first_curve  # the curve was redrawn
