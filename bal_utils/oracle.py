@@ -248,7 +248,7 @@ def plot_session(session, references=None, ax=None):
 
 
 def oracle_widget(session: OracleSession, references=None, image_size: float = 1.6):
-    """The labelling widget: the model's queries, a digit button row under each, a live learning curve.
+    """The labelling widget: the model's queries, a row of digit buttons under each, a live learning curve.
 
     Click a digit under each image (or "skip"), then "label and retrain". The
     text box takes the whole batch from the keyboard: type the digits in
@@ -258,8 +258,6 @@ def oracle_widget(session: OracleSession, references=None, image_size: float = 1
     """
     import ipywidgets as w
     import matplotlib.pyplot as plt
-
-    from .plots import image_grid  # noqa: F401  (keeps plotting imports in one place)
 
     state = {"answers": []}
     header = w.HTML()
@@ -272,7 +270,7 @@ def oracle_widget(session: OracleSession, references=None, image_size: float = 1
         import io
 
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", bbox_inches="tight", dpi=90)
+        fig.savefig(buf, format="png", bbox_inches="tight", dpi=72)
         plt.close(fig)
         return buf.getvalue()
 
@@ -280,10 +278,11 @@ def oracle_widget(session: OracleSession, references=None, image_size: float = 1
         curve.value = png(plot_session(session, references))
 
     def image_widget(idx):
-        fig, ax = plt.subplots(figsize=(image_size, image_size))
-        ax.imshow(session.data.x_train[idx], cmap="gray_r")
-        ax.axis("off")
-        return w.Image(value=png(fig), format="png", width=int(image_size * 60))
+        # the 28x28 digit enlarged 4x as a small PNG (a few hundred bytes: the page stays light)
+        big = np.kron(255 - session.data.x_train[idx], np.ones((4, 4), dtype=np.uint8))
+        buf = __import__("io").BytesIO()
+        plt.imsave(buf, big, cmap="gray", vmin=0, vmax=255, format="png")
+        return w.Image(value=buf.getvalue(), format="png", width=int(image_size * 60))
 
     def build():
         queries = session.queries
@@ -297,22 +296,17 @@ def oracle_widget(session: OracleSession, references=None, image_size: float = 1
                         f"these {len(queries)} images. Under each: what it was unsure between.")
         cards = []
         for j, (idx, ((a, pa), (b, pb))) in enumerate(zip(queries, session.uncertain_between())):
-            buttons = [w.ToggleButton(description=str(d), layout=w.Layout(width="2.2em")) for d in range(N_CLASSES)]
-            skip = w.ToggleButton(description="skip", layout=w.Layout(width="4em"))
+            choice = w.ToggleButtons(options=[(str(d), d) for d in range(N_CLASSES)] + [("skip", "skip")], value=None,
+                                     style={"button_width": "2.1em"}, layout=w.Layout(width="12.5em"))
 
-            def on_click(change, j=j, buttons=buttons, skip=skip):
-                if not change["new"]:
+            def on_choice(change, j=j):
+                if change["new"] is None:
                     return
-                for other in [*buttons, skip]:
-                    if other is not change["owner"]:
-                        other.value = False
-                state["answers"][j] = None if change["owner"] is skip else int(change["owner"].description)
+                state["answers"][j] = None if change["new"] == "skip" else int(change["new"])
                 state["chosen"][j] = True
 
-            for b_ in [*buttons, skip]:
-                b_.observe(on_click, "value")
-            rows = w.VBox([w.HBox(buttons[:5]), w.HBox([*buttons[5:], skip])])
-            cards.append(w.VBox([image_widget(idx), w.HTML(f"<small>{a} ({pa:.0%}) or {b} ({pb:.0%})?</small>"), rows],
+            choice.observe(on_choice, "value")
+            cards.append(w.VBox([image_widget(idx), w.HTML(f"<small>{a} ({pa:.0%}) or {b} ({pb:.0%})?</small>"), choice],
                                 layout=w.Layout(margin="4px", border="1px solid #ddd", padding="4px")))
         grid.children = cards
         submit.disabled, typed.disabled = False, False
