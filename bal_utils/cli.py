@@ -23,7 +23,7 @@ def _parser():
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(q):
-        q.add_argument("--preset", default="paper", help="paper, authors, authors-deterministic, paper-text, teaching or smoke (default: paper)")
+        q.add_argument("--preset", default="paper", help="paper, authors, authors-deterministic, paper-text, batch-repeated, batch-mnist, teaching or smoke (default: paper)")
         q.add_argument("--out", required=True, help="results directory (a partial run there is resumed)")
         q.add_argument("--data", default=None, help="local MNIST .npz (default: $BAL_MNIST, else the Keras download)")
         q.add_argument("--steps", type=int, default=None, help="override the number of acquisitions")

@@ -20,6 +20,9 @@ Presets
     network with dropout off.
 ``paper-text``
     The paper preset on the network of the paper's text (4x4 convs, 2x2 pool).
+``batch-repeated``, ``batch-mnist``
+    Chapter 6's grids: top-k BALD, BatchBALD, PowerBALD and random, 30
+    acquisitions of 10, on Repeated-MNIST (``pool_repeats=3``) and on MNIST.
 ``teaching``
     The protocol shrunk so that a chapter runs in a few minutes on a laptop
     CPU (the shipped MNIST subset, 10 steps, T = 20, 2 seeds, BALD, max entropy
@@ -348,6 +351,12 @@ PRESETS = {
         acquisitions=("max_entropy", "variation_ratios_mean", "bald"),
         per_acquisition={"bald": {"dense_units": 256}},
     ),
+    # Chapter 6: top-k BALD against batch-aware acquisition, 30 acquisitions of 10, on
+    # Repeated-MNIST (every pool image 3 times with noise, as in the BatchBALD paper) and on MNIST.
+    "batch-repeated": Config(
+        name="batch-repeated", n_steps=30, pool_repeats=3, acquisitions=("bald", "batchbald", "power_bald", "random"),
+    ),
+    "batch-mnist": Config(name="batch-mnist", n_steps=30, acquisitions=("bald", "batchbald", "power_bald", "random")),
     # The paper text's network (4x4 convs, 2x2 pool), trained from scratch: the Table-1 candidate.
     "paper-text": Config(name="paper-text", architecture="paper_text"),
     # Small enough for a laptop, trained enough to learn: below 128 labels an epoch is one Adam

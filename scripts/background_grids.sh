@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The long computations of issues 9 and 12, in order of value; every piece resumes where it
+# stopped and each finished run is committed (--commit). Start it at the beginning of a session:
+#   BAL_MNIST=/abs/path/mnist.npz nohup setsid scripts/background_grids.sh > grids.log 2>&1 &
+# To keep the results' provenance clean while you edit, run it from a git worktree of a commit
+# (git worktree add --detach ../grid-run HEAD; ../grid-run/scripts/background_grids.sh results),
+# with the results folder of your main checkout as the first argument.
+set -u
+cd "$(dirname "$0")/.."
+OUT=${1:-results}
+D=${BAL_MNIST:?set BAL_MNIST to a local MNIST .npz}
+python scripts/protocol_study.py --out "$OUT/study" --data "$D" --workers 2 --commit
+for preset in authors authors-deterministic batch-repeated batch-mnist paper-text; do
+  echo "== grid $preset $(date)"
+  python -m bal_utils grid --preset "$preset" --out "$OUT/$preset" --data "$D" --workers 2 --threads 1 --commit
+done
+echo "== all done $(date)"
