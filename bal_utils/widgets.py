@@ -1,8 +1,9 @@
 """ipywidgets explorers for the chapters.
 
 Each returns a widget to display; its callbacks redraw a matplotlib figure in
-an Output area. A static site cannot run the callbacks, so every chapter also
-shows the widget's default view as an ordinary figure.
+an Output area. A static site shows the widget as it was saved (its default
+view) but cannot run the callbacks, so every chapter also shows one ordinary
+figure beside it with other settings than the default, not a second copy of it.
 """
 
 from __future__ import annotations
@@ -14,14 +15,23 @@ import matplotlib.pyplot as plt
 from .acquisition import ACQUISITIONS, DISPLAY_NAMES, get_acquisition, select_top_k
 
 
-def _redrawing(controls, draw):
-    """The ``controls`` above an output that ``draw(**values)`` redraws on every change."""
+def _redrawing(controls, draw, rows=None):
+    """The ``controls`` above an output that ``draw(**values)`` redraws on every change.
+
+    ``rows`` lists the control names of each row (default: one row), so that
+    a page-wide explorer does not squeeze its sliders into one line. The
+    widget is ``VBox([VBox(rows of HBox), output])``.
+    """
+    rows = rows or [list(controls)]
+    if sorted(n for row in rows for n in row) != sorted(controls):
+        raise ValueError(f"rows={rows!r} must name every control once: {list(controls)}")
 
     def draw_and_show(**values):
         draw(**values)
         plt.show()
 
-    return w.VBox([w.HBox(list(controls.values())), w.interactive_output(draw_and_show, controls)])
+    boxes = w.VBox([w.HBox([controls[n] for n in row]) for row in rows])
+    return w.VBox([boxes, w.interactive_output(draw_and_show, controls)])
 
 
 def toy_loop_explorer(X, y, runs: dict):
@@ -41,7 +51,7 @@ def toy_loop_explorer(X, y, runs: dict):
 
 
 def mc_dropout_explorer(model, images, labels, max_samples: int = 200, seed: int = 0):
-    """Pick a digit, T and the dropout rates; see the MC-dropout prediction and its spread."""
+    """Pick a digit and T (first row) and the dropout rates (second row); see the MC-dropout prediction and its spread."""
     from .plots import plot_mc_prediction
 
     controls = {
@@ -55,7 +65,7 @@ def mc_dropout_explorer(model, images, labels, max_samples: int = 200, seed: int
         probs = model.mc_predict(images[index : index + 1], t, seed=seed, rates=(trunk_rate, head_rate))[:, 0]
         plot_mc_prediction(images[index], probs, labels[index], title=f"T = {t}, dropout {trunk_rate:.2f}/{head_rate:.2f}: mean ± std")
 
-    return _redrawing(controls, draw)
+    return _redrawing(controls, draw, rows=[["index", "t"], ["trunk_rate", "head_rate"]])
 
 
 def acquisition_explorer(probs, images, labels, names=None):
@@ -66,7 +76,7 @@ def acquisition_explorer(probs, images, labels, names=None):
     from .plots import image_grid
 
     names = names or [n for n in ACQUISITIONS if n != "variation_ratios_mean"]
-    scores = {n: get_acquisition(n)(probs, rng=0) if n == "random" else get_acquisition(n)(probs) for n in names}
+    scores = {n: get_acquisition(n)(probs, rng=0) for n in names}
     controls = {
         "name": w.Dropdown(options=[(DISPLAY_NAMES.get(n, n), n) for n in names], value=names[0], description="function"),
         "k": w.IntSlider(value=10, min=1, max=min(40, len(labels)), description="k", continuous_update=False),
