@@ -8,6 +8,7 @@ laptop) myst-nb may be missing; the value is then only kept in :data:`GLUED`.
 from __future__ import annotations
 
 import html
+import re
 
 #: Every value glued in this kernel, by name (also where myst-nb is missing).
 GLUED: dict = {}
@@ -20,12 +21,24 @@ def glue(name: str, value, display: bool = False) -> None:
     """
     if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # numpy scalar -> float / int
         value = value.item()  # so that {glue:text}`name:.1f` can format its text
+    if isinstance(value, str):  # the text itself, not its repr with quotes
+        value = _Text(value)
     GLUED[name] = value
     try:
         from myst_nb import glue as _glue
     except ImportError:  # not building the book: nothing to hand over
         return
     _glue(name, value, display=display)
+
+
+class _Text(str):
+    """A string whose repr is itself, so that a glued string shows without quotes."""
+
+    def __repr__(self):
+        return str(self)
+
+
+_NUMERIC = re.compile(r"^[\d\s.,%/±—+-]+$")
 
 
 def html_table(header, rows, caption=None):
@@ -37,7 +50,7 @@ def html_table(header, rows, caption=None):
     from IPython.display import HTML
 
     def cell(tag, value):
-        align = ' style="text-align:right"' if isinstance(value, (int, float)) or str(value).strip()[:1].isdigit() else ""
+        align = ' style="text-align:right"' if isinstance(value, (int, float)) or _NUMERIC.match(str(value)) else ""
         return f"<{tag}{align}>{html.escape(str(value))}</{tag}>"
 
     head = "".join(cell("th", h) for h in header)

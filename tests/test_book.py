@@ -1,0 +1,22 @@
+"""Helpers for the chapters: glue and HTML tables."""
+
+import numpy as np
+
+from bal_utils import get_preset
+from bal_utils.book import GLUED, config_table, glue, html_table
+
+
+def test_glue_keeps_formattable_values():
+    glue("a_float", np.float64(39.15))
+    glue("a_text", "dense-256, warm-start")
+    assert type(GLUED["a_float"]) is float and f"{GLUED['a_float']:.1f}" == "39.1"
+    assert repr(GLUED["a_text"]) == "dense-256, warm-start"  # shows without quotes in {glue:text}
+
+
+def test_html_tables_escape_and_align():
+    html = html_table(["name", "value"], [["a<b", "290 / 600"], ["150-epochs", 3.5]], caption="c").data
+    assert "a&lt;b" in html and "<caption>c</caption>" in html
+    assert '<td style="text-align:right">290 / 600</td>' in html and "<td>150-epochs</td>" in html
+    assert '<td style="text-align:right">3.5</td>' in html
+    assert html.count("<tr>") == 3
+    assert "<td>dense_units</td>" in config_table(get_preset("paper")).data
