@@ -250,7 +250,7 @@ def plot_session(session, references=None, ax=None):
 def oracle_widget(session: OracleSession, references=None, image_size: float = 1.6):
     """The labelling widget: the model's queries, a row of digit buttons under each, a live learning curve.
 
-    Click a digit under each image (or "skip"), then "label and retrain". The
+    Click a digit under each image (or "–" to skip it), then "label and retrain". The
     text box takes the whole batch from the keyboard: type the digits in
     order (``-`` to skip) and press Enter. Keyboard shortcuts on the images
     themselves would need custom JavaScript, which core ipywidgets do not
@@ -296,7 +296,8 @@ def oracle_widget(session: OracleSession, references=None, image_size: float = 1
                         f"these {len(queries)} images. Under each: what it was unsure between.")
         cards = []
         for j, (idx, ((a, pa), (b, pb))) in enumerate(zip(queries, session.uncertain_between())):
-            choice = w.ToggleButtons(options=[(str(d), d) for d in range(N_CLASSES)] + [("skip", "skip")], value=None,
+            choice = w.ToggleButtons(options=[(str(d), d) for d in range(N_CLASSES)] + [("–", "skip")], value=None,
+                                     tooltips=[f"label {d}" for d in range(N_CLASSES)] + ["skip: not a digit I can read"],
                                      style={"button_width": "2.1em"}, layout=w.Layout(width="12.5em"))
 
             def on_choice(change, j=j):
