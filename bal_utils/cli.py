@@ -4,6 +4,7 @@ Examples::
 
     python -m bal_utils run --preset paper --acquisition bald --seed 0 --out results/x
     python -m bal_utils grid --preset paper --out results/paper --workers 2
+    python -m bal_utils grid --preset paper --out /shared/results/paper --executor dask --scheduler tcp://HOST:8786
     python -m bal_utils grid --preset paper --set epochs=150 --set acquisitions=bald,random --out results/y
     python -m bal_utils report results/x
 """
@@ -38,9 +39,17 @@ def _parser():
 
     grid = sub.add_parser("grid", help="run or resume every (acquisition, seed) pair of a preset")
     common(grid)
-    grid.add_argument("--workers", type=int, default=2, help="worker processes (0: in this process)")
-    grid.add_argument("--threads", type=int, default=1, help="threads per worker (0: backend default)")
+    grid.add_argument("--workers", type=int, default=2, help="worker processes (0: in this process); with --executor dask and no --scheduler, the local cluster's")
+    grid.add_argument("--threads", type=int, default=1, help="backend threads per worker, one run at a time each (0: backend default)")
     grid.add_argument("--commit", action="store_true", help="git-commit each run file as its run finishes")
+    grid.add_argument("--executor", choices=("local", "dask"), default="local",
+                      help="local: worker processes on this machine (default); dask: every run a Dask task, on a local "
+                           "cluster of --workers processes or on --scheduler (pip install 'bal_utils[dask]')")
+    grid.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                      help="with --executor dask: the address of a running Dask scheduler (default: start a local cluster); "
+                           "--out must be on a filesystem every worker sees")
+    grid.add_argument("--connect-timeout", type=float, default=None, metavar="SECONDS",
+                      help="with --scheduler: seconds to wait for the connection (default: 10)")
 
     rep = sub.add_parser("report", help="labels-to-reach table of a results directory")
     rep.add_argument("directory")
@@ -127,6 +136,13 @@ def _config(args):
     return get_preset(args.preset, **overrides)
 
 
+def _check_executor_options(args):
+    if args.executor != "dask" and (args.scheduler is not None or args.connect_timeout is not None):
+        raise ValueError(f"{'--scheduler' if args.scheduler is not None else '--connect-timeout'} is for --executor dask")
+    if args.connect_timeout is not None and not args.connect_timeout > 0:
+        raise ValueError(f"--connect-timeout {args.connect_timeout}: expected a number of seconds > 0")
+
+
 def _git_commit_file(path):
     where = os.path.dirname(os.path.abspath(str(path)))
     name = os.path.basename(str(path))
@@ -145,6 +161,8 @@ def main(argv=None) -> int:
             print(format_report(load_runs(args.directory, skip_bad=True), errors))
             return 0
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        if args.command == "grid":
+            _check_executor_options(args)
         config = _config(args)
         _check_out(args.out)
         data = _load_data(config, args.data)  # fails early, in one line
@@ -159,10 +177,15 @@ def main(argv=None) -> int:
                 f"{record['wall_seconds']:.0f} s in all"
             )
             return 0
-        from .grid import run_grid
+        from .grid import CONNECT_TIMEOUT, run_grid
 
         del data  # the workers load their own
-        done = run_grid(config, args.out, workers=args.workers, threads_per_worker=args.threads, data_path=args.data, on_run_done=_git_commit_file if args.commit else None)
+        dask_options = {}
+        if args.executor == "dask":
+            timeout = CONNECT_TIMEOUT if args.connect_timeout is None else args.connect_timeout
+            dask_options = dict(executor="dask", scheduler=args.scheduler, connect_timeout=timeout)
+        done = run_grid(config, args.out, workers=args.workers, threads_per_worker=args.threads, data_path=args.data,
+                        on_run_done=_git_commit_file if args.commit else None, **dask_options)
         for acq, seed, seconds in done:
             print(f"{acq} seed {seed}: {seconds:.0f} s")
         return 0

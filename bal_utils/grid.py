@@ -4,6 +4,9 @@ Runs go to worker processes (``spawn``), each pinned to a number of threads,
 so that e.g. two single-threaded workers share a 2-core machine. Finished runs
 are skipped and partial ones resume, because every run resumes from its own
 file; one overall progress bar counts finished steps by reading the run files.
+
+With ``executor="dask"`` every run is a Dask task instead, on a ``LocalCluster``
+started for the call or on an existing cluster (:mod:`bal_utils._dask`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,26 @@ from .config import Config
 from .results import load_run, run_filename
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+#: Where the grid's runs execute: worker processes on this machine, or Dask tasks.
+EXECUTORS = ("local", "dask")
+#: Dask: retries of a run that raised (each resumes from its file).
+DASK_RETRIES = 2
+#: Dask: seconds to wait for a scheduler given by address.
+CONNECT_TIMEOUT = 10.0
+DASK_MISSING = "executor 'dask' needs Dask distributed, which is not installed: pip install 'bal_utils[dask]' (or: pip install 'dask[distributed]' bokeh)"
+
+
+class DaskNotInstalledError(ImportError, ValueError):
+    """``executor="dask"`` without Dask distributed (a ``ValueError`` too: the CLI prints it in one line)."""
+
+
+def distributed_module():
+    """``dask.distributed``, or :class:`DaskNotInstalledError` in one line."""
+    try:
+        import dask.distributed as distributed
+    except ImportError:
+        raise DaskNotInstalledError(DASK_MISSING, name="distributed") from None
+    return distributed
 
 
 def grid_jobs(config: Config):
@@ -36,17 +59,30 @@ def _steps_done(path: Path) -> int:
         return 0
 
 
-def _init_worker(threads: int):
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
-    tqdm.set_lock(threading.RLock())  # not tqdm's default multiprocessing lock, which a stopped worker would leak
+def _thread_env(threads: int):
+    """Set the thread-count environment variables that TensorFlow and XLA read when their runtime starts.
+
+    Cheap (imports nothing); effective only before the backend's first operation in this process.
+    """
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")
     if threads:
         for var in _THREAD_VARS:
             os.environ[var] = str(threads)
-        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + f" --xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'}").strip()
+        flag = f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'}"
+        others = [f for f in os.environ.get("XLA_FLAGS", "").split() if not f.startswith("--xla_cpu_multi_thread_eigen=")]
+        os.environ["XLA_FLAGS"] = " ".join(others + [flag])
+
+
+def _pin_threads(threads: int):
+    """Pin this process's backend to ``threads`` threads (0: leave the default), before its runtime starts.
+
+    Raises ``RuntimeError`` (from TensorFlow) if the runtime has already started with other counts.
+    """
+    _thread_env(threads)
+    if threads:
         from ._quiet import quiet_fd2
 
-        with quiet_fd2():  # thread counts must be set before the runtime starts (below)
+        with quiet_fd2():  # thread counts must be set before the runtime starts
             import keras
 
             if keras.backend.backend() == "tensorflow":
@@ -54,6 +90,12 @@ def _init_worker(threads: int):
 
                 tf.config.threading.set_intra_op_parallelism_threads(threads)
                 tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def _init_worker(threads: int):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
+    tqdm.set_lock(threading.RLock())  # not tqdm's default multiprocessing lock, which a stopped worker would leak
+    _pin_threads(threads)
     from . import _backend  # noqa: F401  (starts the backend quietly)
 
 
@@ -65,27 +107,66 @@ def _run_one(config_dict, acquisition, seed, out_dir, data_path):
     return acquisition, seed, time.perf_counter() - t0
 
 
-def run_grid(config: Config, out_dir, workers: int = 2, threads_per_worker: int = 1, data_path=None, progress: bool = True, on_run_done=None) -> list:
+def run_grid(
+    config: Config,
+    out_dir,
+    workers: int = 2,
+    threads_per_worker: int = 1,
+    data_path=None,
+    progress: bool = True,
+    on_run_done=None,
+    executor: str = "local",
+    scheduler=None,
+    retries: int = DASK_RETRIES,
+    connect_timeout: float = CONNECT_TIMEOUT,
+) -> list:
     """Run every (acquisition, seed) pair of ``config`` into ``out_dir``.
 
     Parameters
     ----------
     workers : int
         Worker processes; ``0`` runs in this process (no isolation, for notebooks and tests).
+        With ``executor="dask"`` and no ``scheduler``: the workers of the local Dask cluster
+        started for this call (one run at a time each).
     threads_per_worker : int
-        Threads each worker's backend may use (0 leaves the default).
+        Threads each worker's backend may use (0 leaves the default); with Dask, the
+        TensorFlow threads of every Dask worker process.
     on_run_done : callable, optional
         Called as ``on_run_done(path)`` in this process when a run finishes
         (e.g. to commit the file).
+    executor : ``"local"`` or ``"dask"``
+        ``"local"``: worker processes on this machine. ``"dask"``: every run is a Dask
+        task (needs ``pip install 'bal_utils[dask]'``); see :mod:`bal_utils._dask`.
+    scheduler : str or dask.distributed.Client, optional
+        Only with ``executor="dask"``: the address of a running Dask scheduler
+        (``tcp://HOST:PORT``) or a client of yours; ``None`` starts a ``LocalCluster``
+        of ``workers`` processes for this call and closes it at the end. ``out_dir``
+        must be on a filesystem that every worker sees, at the same path.
+    retries : int
+        Only with Dask: how many times a run that raised is retried (each retry resumes
+        from the run file). A run whose worker died is rescheduled by the scheduler
+        (up to its ``distributed.scheduler.allowed-failures``, 3 by default).
+    connect_timeout : float
+        Only with a scheduler address: seconds to wait for the connection.
 
     Returns
     -------
     list of ``(acquisition, seed, seconds)`` for the runs done in this call.
     """
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor={executor!r} is not allowed: expected one of {list(EXECUTORS)} (a dask.distributed.Client goes in scheduler=)")
+    if scheduler is not None and executor != "dask":
+        raise ValueError("scheduler= is for executor='dask' (a Dask scheduler address or a dask.distributed.Client)")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
         raise ValueError(f"workers={workers!r} is not allowed: expected an integer >= 0")
     if isinstance(threads_per_worker, bool) or not isinstance(threads_per_worker, int) or threads_per_worker < 0:
         raise ValueError(f"threads_per_worker={threads_per_worker!r} is not allowed: expected an integer >= 0")
+    if executor == "dask":
+        if scheduler is None and workers == 0:
+            raise ValueError("workers=0 runs in this process, which executor='dask' does not: expected workers >= 1 for its local cluster")
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ValueError(f"retries={retries!r} is not allowed: expected an integer >= 0")
+        distributed_module()  # fails early, in one line, without Dask
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = grid_jobs(config)
@@ -93,8 +174,33 @@ def run_grid(config: Config, out_dir, workers: int = 2, threads_per_worker: int 
     total = len(jobs) * (config.n_steps + 1)
     todo = [job for job in jobs if _steps_done(paths[job]) < config.n_steps + 1]
     done = []
+    if executor == "dask":
+        if not todo:  # nothing to run: no cluster needed
+            return done
+        from . import _dask
+
+        connection = _dask.connect(scheduler, workers, connect_timeout)  # a bad address fails here, in one line
+        try:
+            if progress:
+                _dask.announce(connection[0])  # once, above the bar
+        except BaseException:
+            _dask.close(connection)
+            raise
     bar = tqdm(total=total, initial=sum(_steps_done(p) for p in paths.values()), desc=f"grid {config.name}", unit="step", disable=not progress)
     try:
+        if executor == "dask":
+
+            def update():
+                bar.n = sum(_steps_done(p) for p in paths.values())
+                bar.refresh()
+
+            def finished(result):
+                done.append(result)
+                if on_run_done:
+                    on_run_done(paths[tuple(result[:2])])
+
+            _dask.run_on_dask(connection, config, out_dir, todo, threads=threads_per_worker, data_path=data_path, retries=retries, update=update, finished=finished)
+            return done
         if workers == 0:
             for acq, seed in todo:
                 done.append(_run_one(config.to_dict(), acq, seed, out_dir, data_path))
