@@ -128,7 +128,7 @@ def test_ctrl_c_stops_promptly_and_says_how_to_resume(tmp_path, command):
     out = tmp_path / "out"
     args = [command, *SMOKE, "--steps", "20", "--out", str(out)] + (["--acquisition", "bald"] if command == "run" else ["--workers", "1"])
     rc, err, seconds = _interrupt(args, out, tmp_path)
-    assert rc == 130 and seconds < 10, (rc, seconds, err)
+    assert rc == 130 and seconds < 15, (rc, seconds, err)  # the old grid went on for 8-35 s
     assert "Traceback" not in err and "Warning" not in err and len(err.strip().splitlines()) < 12, err
     last = err.strip().splitlines()[-1]
     saved = out / "bald-seed0.json" if command == "run" else out
