@@ -96,17 +96,33 @@ def toy_grid(X, resolution: int = 80):
     return xx, yy, np.c_[xx.ravel(), yy.ravel()]
 
 
-def run_toy_loop(X, y, strategy: str = "uncertainty", n_initial: int = 2, n_steps: int = 20, seed: int = 0, X_test=None, y_test=None):
+def run_toy_loop(X, y, strategy: str = "uncertainty", n_initial: int = 2, n_steps: int = 20, seed: int = 0, X_test=None, y_test=None, initial=None):
     """The pool-based loop on the toy problem, one point per step.
 
     ``strategy`` is ``"uncertainty"`` (ask for the pool point whose predicted
-    class is least certain: maximum entropy) or ``"random"``. Returns a list of
-    :class:`ToyStep`, one per fit (``n_steps + 1``).
+    class is least certain: maximum entropy) or ``"random"``. The loop starts
+    from ``n_initial`` points drawn at random and split between the classes as
+    evenly as possible, class 0 taking the odd one (so ``n_initial=1`` labels a
+    single point of class 0), or from the pool positions ``initial`` when given.
+    Returns a list of :class:`ToyStep`, one per fit (``n_steps + 1``).
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy={strategy!r} is not known: expected one of {list(STRATEGIES)}")
     rng = np.random.default_rng(seed)
-    labelled = np.concatenate([rng.choice(np.flatnonzero(y == c), n_initial // 2 or 1, replace=False) for c in (0, 1)])
+    if initial is not None:
+        labelled = np.asarray(initial)
+        if labelled.ndim != 1 or len(labelled) == 0 or not np.issubdtype(labelled.dtype, np.integer):
+            raise ValueError(f"initial={initial!r} is not allowed: expected a non-empty list of pool positions")
+        if labelled.min() < 0 or labelled.max() >= len(X) or len(np.unique(labelled)) != len(labelled):
+            raise ValueError(f"initial={initial!r} is not allowed: expected distinct positions in [0, {len(X) - 1}]")
+    else:
+        if isinstance(n_initial, bool) or not isinstance(n_initial, (int, np.integer)) or n_initial < 1:
+            raise ValueError(f"n_initial={n_initial!r} is not allowed: expected an integer >= 1")
+        per_class = (n_initial - n_initial // 2, n_initial // 2)
+        counts = np.bincount(y, minlength=2)
+        if per_class[0] > counts[0] or per_class[1] > counts[1]:
+            raise ValueError(f"n_initial={n_initial} needs {per_class[0]} points of class 0 and {per_class[1]} of class 1; the pool has {counts[0]} and {counts[1]}")
+        labelled = np.concatenate([rng.choice(np.flatnonzero(y == c), k, replace=False) for c, k in zip((0, 1), per_class) if k])
     X_test, y_test = (X, y) if X_test is None else (X_test, y_test)
     _, _, grid = toy_grid(X)
     clf = ToyClassifier(seed=seed)

@@ -144,3 +144,23 @@ def test_widgets_build_and_respond(trained_model, subset):
     plt.close("all")
     with pytest.raises(ValueError, match="must name every control once"):
         bu.widgets._redrawing({"a": step}, lambda a: None, rows=[["a"], ["a"]])
+
+
+def test_toy_loop_starts_from_n_initial_points_or_given_ones():
+    X, y = bu.toy.make_moons(60, seed=0)
+    one = bu.toy.run_toy_loop(X, y, n_initial=1, n_steps=3)
+    assert len(one[0].labelled) == 1 and y[one[0].labelled[0]] == 0  # a single point of class 0
+    assert [len(s.labelled) for s in one] == [1, 2, 3, 4]
+    assert np.bincount(y[bu.toy.run_toy_loop(X, y, n_initial=5, n_steps=0)[0].labelled], minlength=2).tolist() == [3, 2]
+    # the default still labels one point per class, drawn as before
+    assert sorted(y[bu.toy.run_toy_loop(X, y, n_steps=0)[0].labelled].tolist()) == [0, 1]
+    given = bu.toy.run_toy_loop(X, y, n_steps=2, initial=[7])
+    assert given[0].labelled.tolist() == [7] and given[1].labelled.tolist() == [7, given[0].acquired]
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="n_initial="):
+            bu.toy.run_toy_loop(X, y, n_initial=bad)
+    with pytest.raises(ValueError, match="n_initial=61 needs"):
+        bu.toy.run_toy_loop(X, y, n_initial=61)
+    for bad in ([], [0, 0], [60], [1.5]):
+        with pytest.raises(ValueError, match="initial="):
+            bu.toy.run_toy_loop(X, y, initial=bad)
