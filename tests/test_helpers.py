@@ -57,20 +57,38 @@ def test_multiply_adds_trunk_dominates():
     assert (m["conv1"] + m["conv2"]) / sum(m.values()) > 0.95
 
 
-def test_plots_return_figures(trained_model, subset):
+def test_plots_draw_what_they_show(trained_model, subset):
+    import matplotlib.pyplot as plt
+
     x = bu.to_model_input(subset.x_test[:30])
     probs = trained_model.mc_predict(x, 5, seed=0)
     scores = {"bald": bu.bald(probs), "max_entropy": bu.max_entropy(probs)}
-    figs = [
-        bu.plots.image_grid(subset.x_test[:12], [str(i) for i in range(12)], ncols=5),
-        bu.plots.plot_mc_prediction(x[0], probs[:, 0], 3),
-        bu.plots.plot_score_histograms(scores),
-        bu.plots.plot_overlap({k: bu.select_top_k(v, 5) for k, v in scores.items()}),
-    ]
-    assert all(len(f.axes) >= 1 for f in figs)
+
+    grid = bu.plots.image_grid(subset.x_test[:12], [str(i) for i in range(12)], ncols=5)
+    assert len(grid.axes) == 15 and [ax.get_title() for ax in grid.axes[:12]] == [str(i) for i in range(12)]
+    assert sum(bool(ax.images) for ax in grid.axes) == 12  # three empty cells in the last row
+
+    image_ax, bars_ax = bu.plots.plot_mc_prediction(x[0], probs[:, 0], 3).axes
+    np.testing.assert_allclose([b.get_height() for b in bars_ax.patches], probs[:, 0].mean(0), rtol=1e-6)
+    assert image_ax.get_title() == "label 3"
+
+    hist = bu.plots.plot_score_histograms(scores)
+    assert [ax.get_title() for ax in hist.axes] == ["BALD", "Max entropy"]
+    assert all(sum(b.get_height() for b in ax.patches) == 30 for ax in hist.axes)  # every pool image counted
+
+    picks = {k: bu.select_top_k(v, 5) for k, v in scores.items()}
+    matrix = bu.plots.plot_overlap(picks).axes[0].images[0].get_array()
+    shared = len(np.intersect1d(picks["bald"], picks["max_entropy"]))
+    assert np.array_equal(matrix, [[5, shared], [shared, 5]])
+
     X, y = bu.toy.make_moons(50)
     steps = bu.toy.run_toy_loop(X, y, n_steps=1)
-    assert bu.plots.plot_toy_step(X, y, steps[0]).axes
+    ax = bu.plots.plot_toy_step(X, y, steps[0]).axes[0]
+    drawn = {c.get_label(): c.get_offsets() for c in ax.collections if c.get_label() in ("pool", "labelled", "next query")}
+    assert len(drawn["pool"]) == 50
+    np.testing.assert_allclose(drawn["labelled"], X[steps[0].labelled])
+    np.testing.assert_allclose(drawn["next query"], X[[steps[0].acquired]])
+    plt.close("all")
 
 
 def test_learning_curves_band_over_seeds():

@@ -163,3 +163,21 @@ def test_mc_predict_matches_the_trained_network_with_training_true_in_distributi
     swapped = m.mc_predict(x, t, seed=0, rates=m.dropout_rates[::-1])
     assert abs(np.mean(ours.std(0) / spread) - 1) < 0.03
     assert abs(np.mean(swapped.std(0) / spread) - 1) > 0.06
+
+
+def test_weight_decay_penalty_is_in_the_training_loss(subset):
+    """The c/N penalty on the dense kernel is part of the loss Keras minimises (and scales as 1/N)."""
+    import keras
+
+    model = BayesianCNN(weight_decay_c=3.5)
+    model.reset(0)
+    x, y = to_model_input(subset.x_test[:16]), subset.y_test[:16]
+    kernel_sq = float(np.sum(np.asarray(model.dense.kernel, dtype=np.float64) ** 2))
+    cross_entropy = float(-np.mean(np.log(model.predict(x)[np.arange(16), y])))
+    for n in (70, 140):
+        model.set_weight_decay(n)
+        model.network(x, training=False)  # the layer adds its penalty on each call
+        penalty = sum(float(keras.ops.convert_to_numpy(v)) for v in model.network.losses)
+        assert penalty == pytest.approx(3.5 / n * kernel_sq, rel=1e-4)
+        total = model.network.evaluate(x, y, batch_size=16, verbose=0)
+        assert total == pytest.approx(cross_entropy + penalty, rel=1e-4)
