@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The long computations of issues 9 and 12, in order of value; every piece resumes where it
+# The long computations of issues 12 and 9 (chapter 6 first: it can close this session); every piece resumes where it
 # stopped and each finished run is committed (--commit). Start it at the beginning of a session:
 #   BAL_MNIST=/abs/path/mnist.npz nohup setsid scripts/background_grids.sh > grids.log 2>&1 &
 # To keep the results' provenance clean while you edit, run it from a git worktree of a commit
@@ -9,8 +9,12 @@ set -u
 cd "$(dirname "$0")/.."
 OUT=${1:-results}
 D=${BAL_MNIST:?set BAL_MNIST to a local MNIST .npz}
+for preset in batch-repeated batch-mnist; do
+  echo "== grid $preset $(date)"
+  python -m bal_utils grid --preset "$preset" --out "$OUT/$preset" --data "$D" --workers 2 --threads 1 --commit
+done
 python scripts/protocol_study.py --out "$OUT/study" --data "$D" --workers 2 --commit
-for preset in authors authors-deterministic batch-repeated batch-mnist paper-text; do
+for preset in authors authors-deterministic paper-text; do
   echo "== grid $preset $(date)"
   python -m bal_utils grid --preset "$preset" --out "$OUT/$preset" --data "$D" --workers 2 --threads 1 --commit
 done
