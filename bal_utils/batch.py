@@ -31,7 +31,7 @@ import numpy as np
 
 from .acquisition import _entropy, bald, validate_probs
 
-__all__ = ["BATCH_ACQUISITIONS", "batch_bald", "joint_mutual_information", "power_bald", "stochastic_batch"]
+__all__ = ["BATCH_ACQUISITIONS", "batch_bald", "inclusion_frequency", "joint_mutual_information", "power_bald", "stochastic_batch"]
 
 #: Label configurations kept by :func:`batch_bald`: exact enumeration while
 #: ``C ** (n - 1)`` is at most this many, sampled configurations beyond.
@@ -125,9 +125,10 @@ def _joint_entropy_with_each(configs, flat, n, c, exact):
     out = np.empty(n)
     if not exact:
         p_conf = configs.mean(axis=0)  # p(ŷ_m), the sampled configurations' probabilities
+    configs_t = np.ascontiguousarray(configs.T, dtype=np.float32)  # cast once per greedy step
     for start in range(0, n, _CHUNK):
         stop = min(n, start + _CHUNK)
-        joint = (configs.T.astype(np.float32) @ flat[:, start * c : stop * c] / t).reshape(m, stop - start, c)  # p(ŷ_m, y)
+        joint = (configs_t @ flat[:, start * c : stop * c] / t).reshape(m, stop - start, c)  # p(ŷ_m, y)
         logj = np.log(np.where(joint > 0, joint, np.float32(1.0)))
         if exact:
             out[start:stop] = -np.einsum("mnc,mnc->n", joint, logj)
@@ -197,6 +198,20 @@ def stochastic_batch(scores, k: int, *, mode: str = "power", beta: float = 1.0, 
     if np.isneginf(key).sum() > len(s) - k:  # fewer than k positive weights: fill with the rest, by score
         key = np.where(np.isneginf(key), -1e300 + s, key)
     return np.argsort(-key, kind="stable")[:k]
+
+
+def inclusion_frequency(scores, k: int, *, mode: str = "power", beta: float = 1.0, n_draws: int = 1000, rng=None) -> np.ndarray:
+    """How often each position is in a :func:`stochastic_batch` of size ``k``, over ``n_draws`` draws.
+
+    The frequencies sum to ``k``; top-k would give 1 to the k best scores and 0 elsewhere.
+    """
+    if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 1:
+        raise ValueError(f"n_draws={n_draws!r} is not allowed: expected an integer >= 1")
+    rng = np.random.default_rng(rng)
+    counts = np.zeros(len(np.asarray(scores)))
+    for _ in range(n_draws):
+        counts[stochastic_batch(scores, k, mode=mode, beta=beta, rng=rng)] += 1
+    return counts / n_draws
 
 
 def power_bald(probs, k: int, *, beta: float = 1.0, rng=None) -> np.ndarray:

@@ -227,3 +227,62 @@ def plot_protocol_study(baseline, study: dict, reference=None, first: int = 11, 
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     return fig
+
+
+def plot_batch_choice(probs, origin, picks: dict):
+    """Which pool items each batch method picked, under their BALD scores (chapter 6).
+
+    ``probs`` is ``(T, N, C)``, ``origin[i]`` the distinct image that item i
+    copies (copies adjacent, as :func:`bal_utils.toy.redundant_pool` makes
+    them) and ``picks`` maps a method's label to its chosen positions in pick
+    order. Top: each item's BALD score, coloured by the image it copies.
+    Bottom: one row per method, the pick order written on the chosen items,
+    and the batch's joint mutual information (exact) at the right.
+    """
+    from .acquisition import bald
+    from .batch import joint_mutual_information
+
+    origin = np.asarray(origin)
+    scores = bald(probs)
+    x = np.arange(len(scores)) + origin * 0.8  # a gap between the copies of different images
+    colors = [plt.cm.tab10(o % 10) for o in origin]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 2.6 + 0.45 * len(picks)), sharex=True, height_ratios=[2.2, 0.5 + 0.45 * len(picks)])
+    top.bar(x, scores, color=colors, width=0.85)
+    top.set_ylabel("BALD score (nats)")
+    top.grid(alpha=0.3, axis="y")
+    for row, (label, chosen) in enumerate(picks.items()):
+        chosen = [int(i) for i in chosen]
+        bottom.scatter(x, np.full(len(x), row), s=18, color="0.85")
+        for order, i in enumerate(chosen, start=1):
+            bottom.scatter(x[i], row, s=170, color=colors[i], edgecolor="k", zorder=3)
+            bottom.text(x[i], row, str(order), ha="center", va="center", fontsize=7, zorder=4)
+        mi = joint_mutual_information(probs, chosen)
+        distinct = len(set(origin[chosen].tolist()))
+        bottom.text(x[-1] + 1.5, row, f"I = {mi:.2f} nats, {distinct} distinct", va="center", fontsize=8)
+    bottom.set_yticks(range(len(picks)), list(picks), fontsize=8)
+    bottom.set_ylim(len(picks) - 0.5, -0.5)
+    bottom.set_xlim(x[0] - 1, x[-1] + 9)
+    starts = [x[origin == o].mean() for o in np.unique(origin)]
+    bottom.set_xticks(starts, [f"image {o + 1}" for o in np.unique(origin)], fontsize=8)
+    for ax in (top, bottom):
+        ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_repeated_acquisitions(runs, ax=None):
+    """Repeated-MNIST: acquired images that copy an image acquired before, against labelled images (mean over seeds)."""
+    from .results import curve, repeated_acquisitions
+
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 4))
+    for acq, pairs in _by_acquisition(runs, lambda r: (curve(r)[0], repeated_acquisitions(r))).items():
+        length = min(len(n) for n, _ in pairs)
+        n = pairs[0][0][:length]
+        mean = np.mean([c[:length] for _, c in pairs], axis=0)
+        ax.plot(n, mean, color=COLORS.get(acq), label=f"{_name(acq)} ({len(pairs)} seed{'s' if len(pairs) > 1 else ''})")
+    ax.set_xlabel("labelled images")
+    ax.set_ylabel("acquired copies of an image\nalready acquired")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -257,6 +257,37 @@ def acquired_class_counts(record, steps=None, n_classes: int = 10) -> np.ndarray
     return np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes)[:n_classes]
 
 
+def repeated_acquisitions(record) -> np.ndarray:
+    """Per step, how many images acquired so far are a copy of an image acquired before them.
+
+    For a run on Repeated-MNIST (``config["pool_repeats"] > 1``): the copies of
+    one pool image sit ``P`` training indices apart, where ``P`` is the
+    original pool size, so two acquired indices are copies of one image when
+    they are equal modulo ``P``. Zeros for a run without repeats. Returns an
+    array aligned with :func:`curve` (cumulative count at each step's labelled set).
+    """
+    hist = record["history"]
+    repeats = int(record["config"].get("pool_repeats", 1) or 1)
+    out = np.zeros(len(hist), dtype=np.int64)
+    if repeats == 1 or not hist:
+        return out
+    period = hist[0]["pool_size"] // repeats
+    seen, count = set(), 0
+    for j, h in enumerate(hist):
+        out[j] = count  # copies among the images labelled before this step's training
+        for i in h["acquired_indices"]:
+            key = int(i) % period
+            count += key in seen
+            seen.add(key)
+    return out
+
+
+def acquisition_seconds(record) -> float:
+    """Mean seconds per acquisition (MC-dropout scoring and choosing the batch), over the steps that acquired."""
+    secs = [h["seconds"]["score"] for h in record["history"] if h.get("acquired_indices")]
+    return float(np.mean(secs)) if secs else float("nan")
+
+
 def labels_to_reach(record, error: float):
     """Labelled images at the first step whose test error is at most ``error``; ``None`` if never."""
     n, err = curve(record)

@@ -141,3 +141,28 @@ def run_toy_loop(X, y, strategy: str = "uncertainty", n_initial: int = 2, n_step
         if acquired is not None:
             labelled = np.append(labelled, acquired)
     return steps
+
+
+def redundant_pool(n_images: int = 6, copies: int = 3, n_samples: int = 40, n_classes: int = 4, seed: int = 0):
+    """MC-dropout-like predictions for a pool in which every image appears ``copies`` times (chapter 6).
+
+    ``n_samples`` networks predict ``n_classes`` classes for ``n_images``
+    distinct images; image j's networks disagree with a strength that falls
+    from the first image to the last, so their BALD scores are ordered. Each
+    copy gets its own small jitter of the logits (like Repeated-MNIST's noisy
+    copies). Returns ``(probs (T, n_images * copies, C), origin)`` where
+    ``origin[i]`` is the distinct image that pool item i copies; the copies of
+    one image are adjacent.
+    """
+    for name, value, low in (("n_images", n_images, 1), ("copies", copies, 1), ("n_samples", n_samples, 2), ("n_classes", n_classes, 2)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name}={value!r} is not allowed: expected an integer >= {low}")
+    rng = np.random.default_rng(seed)
+    spread = np.linspace(6.0, 0.5, n_images)  # each network is fairly sure; they disagree less and less
+    base = rng.normal(0.0, 1.0, size=(n_images, n_classes))
+    logits = base[None] + spread[None, :, None] * rng.normal(size=(n_samples, n_images, n_classes))
+    origin = np.repeat(np.arange(n_images), copies)
+    logits = logits[:, origin] + 0.05 * rng.normal(size=(n_samples, len(origin), n_classes))
+    e = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True), origin
+

@@ -87,3 +87,32 @@ def acquisition_explorer(probs, images, labels, names=None):
         image_grid(images[top], [f"{labels[i]}: {scores[name][i]:.2f}" for i in top], ncols=10, suptitle=f"top {k} by {DISPLAY_NAMES.get(name, name)} (label: score)")
 
     return _redrawing(controls, draw)
+
+
+def batch_explorer(n_images: int = 6, seed: int = 0):
+    """Chapter 6: copies per image, batch size k and PowerBALD's beta; see what top-k BALD, BatchBALD and PowerBALD pick.
+
+    The pool is :func:`bal_utils.toy.redundant_pool` (4 classes, so that the
+    exact joint mutual information of a batch stays cheap for k <= 6).
+    """
+    from .batch import batch_bald, power_bald
+    from .plots import plot_batch_choice
+    from .toy import redundant_pool
+
+    controls = {
+        "copies": w.IntSlider(value=3, min=1, max=5, description="copies", continuous_update=False),
+        "k": w.IntSlider(value=4, min=1, max=6, description="k", continuous_update=False),
+        "beta": w.FloatSlider(value=1.0, min=0.0, max=8.0, step=0.5, description="β (power)", continuous_update=False),
+    }
+
+    def draw(copies, k, beta):
+        probs, origin = redundant_pool(n_images=n_images, copies=copies, seed=seed)
+        k = min(k, probs.shape[1])
+        picks = {
+            "top-k BALD": select_top_k(get_acquisition("bald")(probs), k),
+            "BatchBALD": batch_bald(probs, k),
+            f"PowerBALD β={beta:g}": power_bald(probs, k, beta=beta, rng=seed),
+        }
+        plot_batch_choice(probs, origin, picks)
+
+    return _redrawing(controls, draw)

@@ -132,3 +132,83 @@ def test_a_run_on_repeated_mnist_resumes(tmp_path):
     whole = run_active_learning(cfg, "batchbald", 0, progress=False)
     assert [h["acquired_indices"] for h in done["history"]] == [h["acquired_indices"] for h in whole["history"]]
     assert max(i for h in done["history"] for i in h["acquired_indices"]) >= 5000  # copies live past the originals
+
+
+# --- chapter 6's helpers -------------------------------------------------------------------
+
+def test_redundant_pool_copies_and_ordered_scores():
+    from bal_utils.toy import redundant_pool
+
+    probs, origin = redundant_pool(n_images=5, copies=3, n_samples=30, n_classes=4, seed=1)
+    assert probs.shape == (30, 15, 4) and np.allclose(probs.sum(-1), 1)
+    assert origin.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]
+    per_image = bald(probs).reshape(5, 3).mean(1)
+    assert per_image[0] > per_image[-1]  # the networks disagree most on the first image
+    # the worked example of the chapter: top-k takes copies of one image, BatchBALD spreads out
+    top = np.argsort(-bald(probs), kind="stable")[:3]
+    assert len(set(origin[top])) == 1
+    assert len(set(origin[batch_bald(probs, 3)])) == 3
+    with pytest.raises(ValueError, match="copies=0"):
+        redundant_pool(copies=0)
+
+
+def test_a_second_copy_adds_less_than_the_first():
+    """I(y_a, y_a'; w) <= I(y_a; w) + I(y_a'; w), and exact copies make the sum loose."""
+    from bal_utils.toy import redundant_pool
+
+    probs, _ = redundant_pool(n_images=2, copies=2, seed=0)
+    single = bald(probs)
+    pair = joint_mutual_information(probs, [0, 1])
+    assert single[0] < pair < single[0] + single[1] - 0.2
+
+
+def test_inclusion_frequency_sums_to_k_and_becomes_top_k():
+    from bal_utils.batch import inclusion_frequency
+
+    scores = np.array([0.1, 0.5, 0.9, 0.3, 0.7])
+    freq = inclusion_frequency(scores, 2, beta=1.0, n_draws=400, rng=0)
+    assert freq.sum() == pytest.approx(2) and freq.argmax() == 2 and freq.argmin() == 0
+    np.testing.assert_allclose(inclusion_frequency(scores, 2, beta=200.0, n_draws=50, rng=0), [0, 0, 1, 0, 1])
+    with pytest.raises(ValueError, match="n_draws=0"):
+        inclusion_frequency(scores, 2, n_draws=0)
+
+
+def _record(acquired, repeats, pool_size):
+    hist = [{"step": j, "n_labelled": 20 + 2 * j, "pool_size": pool_size - 2 * j, "test_error": 0.5, "acquired_indices": a, "seconds": {"score": 1.0 + j}} for j, a in enumerate(acquired)]
+    return {"config": {"pool_repeats": repeats}, "history": hist, "acquisition": "bald", "seed": 0}
+
+
+def test_repeated_acquisitions_counts_copies_across_and_within_steps():
+    from bal_utils.results import acquisition_seconds, repeated_acquisitions
+
+    # pool of P = 100 originals at training indices 1000..1299: copies are 100 apart
+    rec = _record([[1000, 1100], [1050, 1200], [1150, 1051], []], repeats=3, pool_size=300)
+    assert repeated_acquisitions(rec).tolist() == [0, 1, 2, 3]
+    assert repeated_acquisitions(_record([[1, 2], []], repeats=1, pool_size=300)).tolist() == [0, 0]
+    assert acquisition_seconds(rec) == pytest.approx(2.0)  # the last step acquires nothing
+
+
+def test_batch_figures_and_explorer():
+    import matplotlib.pyplot as plt
+
+    import bal_utils as bu
+    from bal_utils.toy import redundant_pool
+
+    probs, origin = redundant_pool(n_images=4, copies=2)
+    fig = bu.plots.plot_batch_choice(probs, origin, {"top-k": [0, 1], "BatchBALD": batch_bald(probs, 2)})
+    labels = [t.get_text() for t in fig.axes[1].texts if t.get_text().startswith("I = ")]
+    assert labels[0].endswith("1 distinct") and labels[1].endswith("2 distinct")
+    plt.close(fig)
+    rec = _record([[1000, 1100], [1050, 1200], []], repeats=3, pool_size=300)
+    fig = bu.plots.plot_repeated_acquisitions([rec])
+    assert fig.axes[0].lines[0].get_ydata().tolist() == [0, 1, 2]
+    plt.close(fig)
+
+    widget = bu.widgets.batch_explorer()
+    copies, k, beta = widget.children[0].children[0].children
+    copies.value, k.value = 1, 3
+    rows = [t.get_text() for t in plt.gcf().axes[1].get_yticklabels()]
+    assert rows == ["top-k BALD", "BatchBALD", "PowerBALD β=1"]
+    beta.value = 4.0
+    assert [t.get_text() for t in plt.gcf().axes[1].get_yticklabels()][-1] == "PowerBALD β=4"
+    plt.close("all")
