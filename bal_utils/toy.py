@@ -143,7 +143,7 @@ def run_toy_loop(X, y, strategy: str = "uncertainty", n_initial: int = 2, n_step
     return steps
 
 
-def redundant_pool(n_images: int = 6, copies: int = 3, n_samples: int = 40, n_classes: int = 4, seed: int = 0):
+def redundant_pool(n_images: int = 6, copies: int = 3, n_samples: int = 100, n_classes: int = 4, seed: int = 0):
     """MC-dropout-like predictions for a pool in which every image appears ``copies`` times (chapter 6).
 
     ``n_samples`` networks predict ``n_classes`` classes for ``n_images``
