@@ -124,7 +124,9 @@ class Config:
         (the paper's Figure 2): probabilities ``(1, N, C)``.
     pool_repeats : int
         Repeated-MNIST (BatchBALD paper): every pool image this many times,
-        each copy with its own Gaussian noise (1: the plain pool).
+        each copy with its own Gaussian noise (1: the plain pool). The pool
+        subset is then drawn by image: all copies of ``pool_subset / pool_repeats``
+        random images.
     repeat_noise_std : float
         Standard deviation of that noise, in units of the [0, 1] pixel range.
     per_acquisition : dict

@@ -37,7 +37,7 @@ def step_seed(seed: int, step: int) -> int:
     return int(np.random.default_rng([int(seed), int(step), 0xA1]).integers(0, 2**31 - 1))
 
 
-def acquire(model, x_train, pool, config: Config, acquisition: str, seed: int, step: int):
+def acquire(model, x_train, pool, config: Config, acquisition: str, seed: int, step: int, origin=None):
     """Score the pool (or a random subset of it) and return the k chosen training indices.
 
     Parameters
@@ -48,6 +48,13 @@ def acquire(model, x_train, pool, config: Config, acquisition: str, seed: int, s
         All training images; ``pool`` indexes it.
     pool : array of int
         Training indices still unlabelled.
+    origin : array of int, optional
+        Repeated-MNIST (``config.pool_repeats > 1``): ``origin[i]`` is the
+        image that training index ``i`` copies. The pool subset is then drawn
+        by image, every unlabelled copy of ``ceil(pool_subset / pool_repeats)``
+        random images, so that the scored set holds the copies whose
+        redundancy the data set is made to show (a plain random 2,000 of
+        180,000 would almost never hold two copies of one image).
 
     Returns
     -------
@@ -59,6 +66,11 @@ def acquire(model, x_train, pool, config: Config, acquisition: str, seed: int, s
     rng = np.random.default_rng([int(seed), int(step), 0x5C0])
     if config.pool_subset is None or config.pool_subset >= len(pool):
         candidates = np.asarray(pool)
+    elif origin is not None and config.pool_repeats > 1:  # by image: all copies of the drawn images
+        keys = np.asarray(origin)[pool]
+        images = np.unique(keys)
+        drawn = rng.choice(images, min(len(images), -(-config.pool_subset // config.pool_repeats)), replace=False)
+        candidates = np.asarray(pool)[np.isin(keys, drawn)]
     else:
         candidates = np.sort(rng.choice(pool, config.pool_subset, replace=False))
     if not needs_predictions(acquisition):  # random reads only N: no forward passes
@@ -170,7 +182,9 @@ def run_active_learning(
 
     splits = make_splits(data, config, seed)
     if config.pool_repeats > 1:  # Repeated-MNIST: the pool's noisy copies are appended to the training arrays
-        data, splits, _ = repeat_pool(data, splits, config.pool_repeats, config.repeat_noise_std, seed)
+        data, splits, origin = repeat_pool(data, splits, config.pool_repeats, config.repeat_noise_std, seed)
+    else:
+        origin = None
     acquired = [i for h in record["history"] for i in h["acquired_indices"]]
     labelled = np.concatenate([splits.initial, np.asarray(acquired, dtype=np.int64)])
     pool = np.setdiff1d(splits.pool, acquired)
@@ -201,7 +215,7 @@ def run_active_learning(
             t2 = time.perf_counter()
             chosen = np.zeros(0, dtype=np.int64)
             if step < config.n_steps:
-                chosen, _, _ = acquire(model, data.x_train, pool, run_config, acquisition, seed, step)
+                chosen, _, _ = acquire(model, data.x_train, pool, run_config, acquisition, seed, step, origin=origin)
             t3 = time.perf_counter()
             _check_invariants(chosen, labelled, pool, splits)
             record["history"].append(

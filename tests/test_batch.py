@@ -134,6 +134,23 @@ def test_a_run_on_repeated_mnist_resumes(tmp_path):
     assert max(i for h in done["history"] for i in h["acquired_indices"]) >= 5000  # copies live past the originals
 
 
+def test_repeated_pool_subset_is_drawn_by_image():
+    """Every copy of a drawn image is scored: a plain random subset would almost never hold two copies."""
+    from bal_utils import get_preset
+    from bal_utils.loop import acquire
+
+    cfg = get_preset("smoke", pool_repeats=3, pool_subset=30)
+    origin = np.concatenate([np.arange(100), np.tile(np.arange(100, 200), 3)])  # 100 originals, 3 copies each
+    pool = np.arange(100, 400)
+    pool = pool[pool != 150]  # one copy already labelled
+    chosen, scores, candidates = acquire(None, None, pool, cfg, "random", seed=0, step=0, origin=origin)
+    images, counts = np.unique(origin[candidates], return_counts=True)
+    assert len(images) == 10 and set(counts) <= {2, 3} and counts.sum() == len(candidates) >= 29
+    assert set(chosen) <= set(candidates) and len(set(chosen)) == cfg.acquire_per_step
+    _, _, plain = acquire(None, None, pool, cfg, "random", seed=0, step=0)  # without origin: 30 at random
+    assert len(plain) == 30
+
+
 # --- chapter 6's helpers -------------------------------------------------------------------
 
 def test_redundant_pool_copies_and_ordered_scores():
