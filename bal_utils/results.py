@@ -355,7 +355,27 @@ def format_report(runs, errors=(0.10, 0.05)) -> str:
     line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
     out = [line(heads), line("-" * w for w in widths)] + [line(r) for r in rows]
     out.append("labels = labelled images including the initial set; mean ± std over seeds")
+    out.append(provenance_summary(runs))
     return "\n".join(out)
+
+
+def provenance_summary(runs) -> str:
+    """One line: which presets, commits and machines made ``runs`` (resumes included), and how many are complete."""
+    names = sorted({str(r.get("config", {}).get("name", "?")) for r in runs})
+    commits, machines, dirty = set(), set(), False
+    for r in runs:
+        prov = r.get("provenance") or {}
+        for p in [prov, *prov.get("resumes", [])]:
+            if p.get("git_commit"):
+                commits.add(str(p["git_commit"])[:8])
+            dirty |= bool(p.get("git_dirty"))
+            m = p.get("machine") or {}
+            if m:
+                machines.add(f"{m.get('cpu_model', m.get('processor', '?'))}, {m.get('cpu_count', '?')} cores, keras {m.get('keras', '?')} on {m.get('backend', '?')}")
+    complete = sum(r.get("status") == "complete" for r in runs)
+    return (f"{complete} of {len(runs)} runs complete; config {', '.join(names)}; "
+            f"commits {', '.join(sorted(commits)) or 'not recorded'}{' (some with uncommitted changes)' if dirty else ''}; "
+            f"machines: {'; '.join(sorted(machines)) or 'not recorded'}")
 
 
 #: Where :func:`load_grid` finds the copies of the committed grids shipped inside the package.
