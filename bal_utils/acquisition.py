@@ -247,3 +247,12 @@ def select_top_k(scores, k: int) -> np.ndarray:
         raise ValueError("scores contain NaN: an acquisition function must return finite scores")
     # Stable sort on -score: equal scores keep their order of position.
     return np.argsort(-s, kind="stable")[:k]
+
+
+def __getattr__(name):
+    """``bal_utils.acquisition.batch_bald`` and friends: the batch-aware selectors live in :mod:`bal_utils.batch`."""
+    if name in ("batch_bald", "stochastic_batch", "power_bald", "joint_mutual_information"):
+        from . import batch
+
+        return getattr(batch, name)
+    raise AttributeError(f"module 'bal_utils.acquisition' has no attribute {name!r}")

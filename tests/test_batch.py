@@ -28,6 +28,14 @@ def test_greedy_batch_equals_brute_force_on_small_pools(seed):
     assert list(batch_bald(probs, 4)) == _brute_force_greedy(probs, 4)
 
 
+def test_the_issue_names_resolve_from_acquisition():
+    import bal_utils.acquisition as acq
+
+    assert acq.batch_bald is batch_bald and acq.stochastic_batch is stochastic_batch
+    with pytest.raises(AttributeError, match="nope"):
+        acq.nope
+
+
 def test_k1_is_the_bald_argmax():
     probs = _probs(20, 50, 10, 0)
     assert batch_bald(probs, 1)[0] == np.argmax(bald(probs))
