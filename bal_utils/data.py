@@ -255,8 +255,11 @@ def repeat_pool(data: MNIST, splits: Splits, repeats: int, noise_std: float, see
 
     The copies are appended to the training arrays and replace the pool; the
     initial, validation and test sets are unchanged. ``noise_std`` is the
-    standard deviation of Gaussian noise in units of the [0, 1] pixel range
-    (0.1 in the BatchBALD paper); the noisy pixels are rounded back to uint8.
+    standard deviation of Gaussian noise in units of the [0, 1] pixel range;
+    the noisy pixels are rounded back to uint8. The BatchBALD code adds noise
+    of standard deviation 0.1 to *standardised* pixels (after subtracting
+    0.1307 and dividing by 0.3081), which is 0.0308 of the pixel range: the
+    default of :class:`bal_utils.config.Config`.
 
     Returns ``(data, splits, origin)``: ``origin[i]`` is the original training
     index of training index ``i`` (itself for the originals), so that copies of
