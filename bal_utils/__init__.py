@@ -5,7 +5,7 @@ modules import Keras lazily (on first use), so the data, config, acquisition
 and results parts work without a deep learning backend.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 from .acquisition import (  # noqa: E402
     ACQUISITIONS,
