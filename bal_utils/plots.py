@@ -53,6 +53,16 @@ def image_grid(images, titles=None, ncols: int = 10, size: float = 1.1, suptitle
     return fig
 
 
+def _aligned(pairs):
+    """``[(n, values), ...]`` from several seeds -> ``(n, values (seeds, steps))`` cut to the shortest run."""
+    length = min(len(n) for n, _ in pairs)
+    return np.asarray(pairs[0][0][:length]), np.stack([np.asarray(v[:length]) for _, v in pairs])
+
+
+def _seeds_label(acq, n_seeds):
+    return f"{_name(acq)} ({n_seeds} seed{'s' if n_seeds > 1 else ''})"
+
+
 def plot_learning_curves(runs, ax=None, errors_pct=True, title=None):
     """Test error against labelled images, one line per acquisition function, a band for the spread.
 
@@ -63,12 +73,11 @@ def plot_learning_curves(runs, ax=None, errors_pct=True, title=None):
 
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4.5))
     for acq, curves in _by_acquisition(runs, curve).items():
-        length = min(len(n) for n, _ in curves)
-        n = curves[0][0][:length]
-        err = np.stack([e[:length] for _, e in curves]) * (100 if errors_pct else 1)
+        n, err = _aligned(curves)
+        err = err * (100 if errors_pct else 1)
         mean, std = err.mean(0), err.std(0)
         color = COLORS.get(acq)
-        ax.plot(n, mean, color=color, label=f"{_name(acq)} ({len(curves)} seed{'s' if len(curves) > 1 else ''})")
+        ax.plot(n, mean, color=color, label=_seeds_label(acq, len(curves)))
         if len(curves) > 1:
             ax.fill_between(n, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
     ax.set_xlabel("labelled images")
@@ -276,10 +285,8 @@ def plot_repeated_acquisitions(runs, ax=None):
 
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 4))
     for acq, pairs in _by_acquisition(runs, lambda r: (curve(r)[0], repeated_acquisitions(r))).items():
-        length = min(len(n) for n, _ in pairs)
-        n = pairs[0][0][:length]
-        mean = np.mean([c[:length] for _, c in pairs], axis=0)
-        ax.plot(n, mean, color=COLORS.get(acq), label=f"{_name(acq)} ({len(pairs)} seed{'s' if len(pairs) > 1 else ''})")
+        n, copies = _aligned(pairs)
+        ax.plot(n, copies.mean(0), color=COLORS.get(acq), label=_seeds_label(acq, len(pairs)))
     ax.set_xlabel("labelled images")
     ax.set_ylabel("acquired copies of an image\nalready acquired")
     ax.grid(alpha=0.3)
