@@ -106,6 +106,18 @@ def test_report_skips_bad_files_and_shows_n_1(tmp_path, capsys):
     assert "40 (n = 1)" in rows["Random"] and "10.00% at 40 (n = 1)" in rows["Random"] and "±" not in rows["Random"]
 
 
+def test_report_into_a_closed_pipe_is_quiet(tmp_path):
+    """`report ... | head -1`: the reader leaves early; no traceback."""
+    for seed in range(3):
+        (tmp_path / f"bald-seed{seed}.json").write_text(json.dumps(_fake_run("bald", seed, [0.5, 0.2, 0.09])))
+    proc = subprocess.Popen([sys.executable, "-m", "bal_utils", "report", str(tmp_path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # as `head` does once it has its line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) in (0, 1)
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
 def _interrupt(command, out, tmp_path):
     """Start ``python -m bal_utils <command>``, send SIGINT once a step is saved; return (rc, stderr, seconds to exit)."""
     log = open(tmp_path / "stderr.txt", "w+")
