@@ -108,9 +108,16 @@ def _new_record(config, acquisition, seed, data):
     }
 
 
+def _effective(fields: dict) -> dict:
+    """A config's fields less those that cannot change its run (the copies' noise of a pool without copies)."""
+    if fields.get("pool_repeats", 1) == 1:
+        fields = {k: v for k, v in fields.items() if k != "repeat_noise_std"}
+    return fields
+
+
 def _check_resumable(record, config, acquisition, seed, data, path):
-    mine = config.to_dict()
-    theirs = Config.from_dict(record["config"]).to_dict()  # files from before a field existed get its default
+    mine = _effective(config.to_dict())
+    theirs = _effective(Config.from_dict(record["config"]).to_dict())  # files from before a field existed get its default
     diff = sorted(k for k in mine if mine[k] != theirs.get(k))
     if diff:
         raise ValueError(

@@ -60,7 +60,20 @@ def test_resume_with_other_config_is_refused(tmp_path, subset, short):
         run_active_learning(short.replace(epochs=2), "random", seed=0, out_dir=tmp_path, data=subset, progress=False)
 
 
-def test_bad_arguments(subset, short):
+
+def test_resume_ignores_fields_that_cannot_change_the_run(tmp_path, subset, short):
+    """The copies' noise matters only on a pool with copies: a file from before its default changed resumes."""
+    run_active_learning(short, "random", seed=0, out_dir=tmp_path, data=subset, until_step=1, progress=False)
+    resumed = run_active_learning(short.replace(repeat_noise_std=0.1), "random", seed=0, out_dir=tmp_path, data=subset,
+                                  progress=False)
+    assert resumed["status"] == "complete" and len(resumed["history"]) == short.n_steps + 1
+    repeated = short.replace(pool_repeats=2)
+    run_active_learning(repeated, "random", seed=1, out_dir=tmp_path, data=subset, until_step=1, progress=False)
+    with pytest.raises(ValueError, match=r"different config.*repeat_noise_std"):
+        run_active_learning(repeated.replace(repeat_noise_std=0.1), "random", seed=1, out_dir=tmp_path, data=subset,
+                            progress=False)
+
+
     with pytest.raises(ValueError, match="known: "):
         run_active_learning(short, "bold", data=subset)
     with pytest.raises(ValueError, match="seed=-1"):
