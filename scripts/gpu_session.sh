@@ -8,7 +8,7 @@
 #     --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
 #     -d .dev/whl keras==3.15.1 namex==0.1.0 optree==0.20.0
 # then run, with carry [".dev"] and a timeout_s a few minutes above SECONDS:
-#   bash scripts/gpu_session.sh 420
+#   bash scripts/gpu_session.sh 420 [PRESET:WORKERS:NICE ...]   (default: scripts/gpu_grids.sh)
 # The machine has no git, so the runs record no commit: note the commit you sent in the closing note.
 set -u
 SECONDS_FOR_GRIDS=${1:-420}
@@ -27,11 +27,13 @@ export PATH=/tmp/bin:$PATH PYTHONPATH=$ROOT:/tmp/site PYTHONUNBUFFERED=1
 # this machine cannot reach. Name the platforms.
 export KERAS_BACKEND=jax JAX_PLATFORMS=${JAX_PLATFORMS:-cuda,cpu} XLA_PYTHON_CLIENT_PREALLOCATE=false
 nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv
-timeout 90 python -c "import jax, keras; print('jax', jax.__version__, jax.devices(), 'keras', keras.__version__)" \
-  || { echo "JAX did not start within 90 s: no grids"; exit 1; }
+timeout 90 python -c "import jax; print('jax', jax.__version__, jax.devices())" \
+  || { echo "JAX did not find the GPU within 90 s: no grids"; exit 1; }
+timeout 60 python -c "import keras; print('keras', keras.__version__, keras.backend.backend())" \
+  || { echo "Keras did not import within 60 s: no grids"; exit 1; }
 (while true; do echo "$(date +%T) load $(cut -d' ' -f1 /proc/loadavg) gpu $(nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader)"; sleep 30; done) > "$OUT/monitor.log" 2>&1 &
 monitor=$!
-bash scripts/gpu_grids.sh "$ROOT/results" "$SECONDS_FOR_GRIDS" "$ROOT/.dev/mnist.npz"
+bash scripts/gpu_grids.sh "$ROOT/results" "$SECONDS_FOR_GRIDS" "$ROOT/.dev/mnist.npz" "${@:2}"
 kill "$monitor" 2>/dev/null
 cd results && tar czf "$OUT/results.tgz" study authors authors-deterministic paper-text ./*.log 2>/dev/null
 for g in study/* authors authors-deterministic paper-text; do
