@@ -383,15 +383,17 @@ PACKED_GRIDS = ("resources", "grids")
 
 
 def pack_grid(directory, out_path) -> int:
-    """Write the complete runs under ``directory`` into one gzipped JSON file (what :func:`load_grid` ships).
+    """Write every run under ``directory`` into one gzipped JSON file (what :func:`load_grid` ships).
 
     Returns the number of runs written. ``scripts/pack_results.py`` calls it
-    for every grid under ``results/``; runs still going are left out until
-    they are complete.
+    for every grid under ``results/``. Partial runs (``status`` "running") are
+    shipped too, so that an installed package reads the same runs as a
+    checkout's ``results/`` (the notebooks show a grid in progress as far as
+    it goes, and filter on ``status`` where they need complete runs).
     """
     import gzip
 
-    runs = load_runs(directory, complete_only=True)
+    runs = load_runs(directory)
     for run in runs:
         run["_path"] = str(Path(run["_path"]).relative_to(Path(directory)))
     data = json.dumps(runs, separators=(",", ":"), sort_keys=True).encode()

@@ -66,3 +66,18 @@ def test_pack_grid_is_byte_stable(tmp_path):
     pack_grid(ROOT / "results" / "cold-start-150-epochs", b)
     assert a.read_bytes() == b.read_bytes()
     assert len(load_runs(ROOT / "results" / "cold-start-150-epochs")) == 6
+
+
+def test_pack_grid_ships_partial_runs_as_a_checkout_reads_them(tmp_path, smoke):
+    from bal_utils import run_active_learning
+
+    grid = tmp_path / "grid"
+    run_active_learning(smoke, "random", seed=0, out_dir=grid, progress=False)
+    run_active_learning(smoke.replace(n_steps=1), "bald", seed=0, out_dir=grid, progress=False)
+    partial = json.loads((grid / "bald-seed0.json").read_text())
+    partial["status"] = "running"  # as a grid interrupted after its first step leaves it
+    (grid / "bald-seed0.json").write_text(json.dumps(partial))
+    assert pack_grid(grid, tmp_path / "g.json.gz") == 2
+    shipped = json.loads(gzip.decompress((tmp_path / "g.json.gz").read_bytes()))
+    assert sorted(r["status"] for r in shipped) == ["complete", "running"]
+    assert [r["history"] for r in sorted(shipped, key=lambda r: r["acquisition"])] == [r["history"] for r in load_runs(grid)]
