@@ -9,7 +9,8 @@
 #     -d .dev/whl keras==3.15.1 namex==0.1.0 optree==0.20.0
 # then run, with carry [".dev"] and a timeout_s a few minutes above SECONDS:
 #   bash scripts/gpu_session.sh 420 [PRESET:WORKERS:NICE ...]   (default: scripts/gpu_grids.sh)
-# The machine has no git, so the runs record no commit: note the commit you sent in the closing note.
+# The machine has no git: its runs record the commit the session started from, "with uncommitted
+# changes"; note the commit you sent in the closing note.
 set -u
 SECONDS_FOR_GRIDS=${1:-420}
 ROOT=$PWD
@@ -35,7 +36,7 @@ timeout 60 python -c "import keras; print('keras', keras.__version__, keras.back
 monitor=$!
 bash scripts/gpu_grids.sh "$ROOT/results" "$SECONDS_FOR_GRIDS" "$ROOT/.dev/mnist.npz" "${@:2}"
 kill "$monitor" 2>/dev/null
-cd results && tar czf "$OUT/results.tgz" study authors authors-deterministic paper-text ./*.log 2>/dev/null
-for g in study/* authors authors-deterministic paper-text; do
-  echo "$g: $(grep -l '"status": "complete"' "$g"/*.json 2>/dev/null | wc -l) complete of $(ls "$g"/*.json 2>/dev/null | wc -l)"
+(cd results && tar czf "$OUT/results.tgz" study authors authors-deterministic paper-text ./*.log 2>/dev/null)
+for g in results/authors results/authors-deterministic results/paper-text; do  # "N of M runs complete; ..."
+  [ -d "$g" ] && echo "$g: $(python -m bal_utils report "$g" 2>/dev/null | tail -1 | cut -d';' -f1)"
 done
