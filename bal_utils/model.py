@@ -115,7 +115,7 @@ def build_trunk(crop: bool = True, name: str = "trunk", architecture: str = "see
     return keras.Sequential(stack, name=name)
 
 
-class _Schedule(keras.utils.PyDataset):
+class _Schedule:
     """All epochs of one training run as one sequence of mini-batches.
 
     Each epoch is a fresh permutation of the N images cut into
@@ -128,12 +128,11 @@ class _Schedule(keras.utils.PyDataset):
       and at N = 130 the test error jumps from about 25% to about 60%
       (measured in ``benchmarks/batching.py``).
 
-    Handing Keras the whole schedule as a single "epoch" also removes its
-    per-epoch overhead, which dominates when the labelled set is small.
+    :func:`train_on_schedule` feeds it to Keras one ``train_on_batch`` call
+    per batch, with no per-epoch overhead and no input pipeline.
     """
 
     def __init__(self, x, y, epochs, batch_size, rng, batching="balanced"):
-        super().__init__()
         if batching not in BATCHINGS:
             raise ValueError(f"batching={batching!r} is not known: expected one of {list(BATCHINGS)}")
         self.x, self.y = x, y
@@ -153,6 +152,29 @@ class _Schedule(keras.utils.PyDataset):
     def __getitem__(self, i):
         idx = self.batches[i]
         return self.x[idx], self.y[idx]
+
+
+def train_on_schedule(network, schedule) -> None:
+    """Train a compiled Keras model on every batch of ``schedule``, in order.
+
+    One ``train_on_batch`` call per batch runs the same compiled train step as
+    ``fit`` (the weights come out bit-identical, tested), without the input
+    pipeline that ``fit`` builds. On TensorFlow that pipeline is a ``tf.data``
+    generator whose autotuning thread sleeps in periods that double from
+    10 ms; when ``fit`` returns, deleting the unfinished pipeline can wait for
+    the current period to end, so a retraining's wall time was often rounded up
+    to 10.24 s x 2^k (``benchmarks/fit_teardown.py`` measures the cost).
+    """
+    for i in range(len(schedule)):
+        network.train_on_batch(*schedule[i])
+
+
+def predict_batched(network, x, batch_size: int = 1024) -> np.ndarray:
+    """``network.predict(x, batch_size)`` as ``predict_on_batch`` calls: the same
+    outputs, without ``predict``'s input pipeline (see :func:`train_on_schedule`)."""
+    if len(x) == 0:
+        return np.zeros((0, *network.output_shape[1:]), dtype="float32")
+    return np.concatenate([np.asarray(network.predict_on_batch(x[i : i + batch_size])) for i in range(0, len(x), batch_size)])
 
 
 class BayesianCNN:
@@ -268,16 +290,15 @@ class BayesianCNN:
         """
         self.set_weight_decay(len(x))
         rng = np.random.default_rng([int(seed), 0xBA7C4])
-        schedule = _Schedule(x, np.asarray(y), epochs, batch_size, rng, batching)
-        self.network.fit(schedule, epochs=1, shuffle=False, verbose=0)
+        train_on_schedule(self.network, _Schedule(x, np.asarray(y), epochs, batch_size, rng, batching))
 
     def predict(self, x, batch_size: int = 1024) -> np.ndarray:
         """Deterministic prediction (dropout off): probabilities ``(N, 10)``."""
-        return self.network.predict(x, batch_size=batch_size, verbose=0)
+        return predict_batched(self.network, x, batch_size)
 
     def features(self, x, batch_size: int = 1024) -> np.ndarray:
         """Trunk outputs ``(N, 512)``."""
-        return self.trunk.predict(x, batch_size=batch_size, verbose=0)
+        return predict_batched(self.trunk, x, batch_size)
 
     def dropout_masks(self, mc_samples: int, seed=None, rates=None, n_images=None):
         """Draw T pairs of dropout masks, already scaled by 1 / (1 - rate).
