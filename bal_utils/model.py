@@ -154,19 +154,41 @@ class _Schedule:
         return self.x[idx], self.y[idx]
 
 
-def train_on_schedule(network, schedule) -> None:
+class _AsKerasDataset(keras.utils.PyDataset):
+    """A :class:`_Schedule` as one Keras epoch, for ``fit``."""
+
+    def __init__(self, schedule):
+        super().__init__()
+        self.schedule = schedule
+
+    def __len__(self):
+        return len(self.schedule)
+
+    def __getitem__(self, i):
+        return self.schedule[i]
+
+
+def train_on_schedule(network, schedule, batch_by_batch=None) -> None:
     """Train a compiled Keras model on every batch of ``schedule``, in order.
 
-    One ``train_on_batch`` call per batch runs the same compiled train step as
-    ``fit`` (the weights come out bit-identical, tested), without the input
-    pipeline that ``fit`` builds. On TensorFlow that pipeline is a ``tf.data``
-    generator whose autotuning thread sleeps in periods that double from
-    10 ms; when ``fit`` returns, deleting the unfinished pipeline can wait for
-    the current period to end, so a retraining's wall time was often rounded up
-    to 10.24 s x 2^k (``benchmarks/fit_teardown.py`` measures the cost).
+    On TensorFlow (``batch_by_batch=None``), one ``train_on_batch`` call per
+    batch: the same compiled train step as ``fit`` (the weights come out
+    bit-identical, tested), without the input pipeline that ``fit`` builds.
+    That pipeline is a ``tf.data`` generator whose autotuning thread sleeps in
+    periods that double from 10 ms; when ``fit`` returns, deleting the
+    unfinished pipeline can wait for the current period to end, so a
+    retraining's wall time was often rounded up to 10.24 s x 2^k
+    (``benchmarks/fit_teardown.py`` measures the cost). Other backends keep
+    ``fit`` on the whole schedule as one epoch: on JAX it has no such pipeline,
+    and ``train_on_batch`` would wait for the device after every batch.
     """
-    for i in range(len(schedule)):
-        network.train_on_batch(*schedule[i])
+    if batch_by_batch is None:
+        batch_by_batch = keras.backend.backend() == "tensorflow"
+    if batch_by_batch:
+        for i in range(len(schedule)):
+            network.train_on_batch(*schedule[i])
+    else:
+        network.fit(_AsKerasDataset(schedule), epochs=1, shuffle=False, verbose=0)
 
 
 def predict_batched(network, x, batch_size: int = 1024) -> np.ndarray:

@@ -15,8 +15,9 @@ and ``predict_on_batch`` once per chunk (:func:`bal_utils.model.predict_batched`
 For each labelled-set size this prints, measured in one process with the two
 ways alternating (paper preset, 50 epochs, one thread as in the grid):
 
-- seconds of one retraining through ``fit`` (all epochs as one ``PyDataset``,
-  the package's way until this benchmark) and through ``train_on_schedule``;
+- seconds of one retraining through ``fit`` (all epochs as one ``PyDataset``:
+  the package's way on other backends, and on TensorFlow before this
+  benchmark) and batch by batch (``train_on_schedule``'s TensorFlow default);
 - seconds to predict the 10,000 test images through ``predict`` and through
   ``predict_batched``;
 - whether the trained weights and the predictions are bit-identical.
@@ -51,19 +52,7 @@ def main():
     import numpy as np
 
     import bal_utils as bu
-    from bal_utils._backend import keras
     from bal_utils.model import _Schedule, predict_batched, train_on_schedule
-
-    class AsDataset(keras.utils.PyDataset):  # all epochs as one Keras epoch, as BayesianCNN.fit did
-        def __init__(self, schedule):
-            super().__init__()
-            self.schedule = schedule
-
-        def __len__(self):
-            return len(self.schedule)
-
-        def __getitem__(self, i):
-            return self.schedule[i]
 
     cfg = bu.get_preset("paper")
     data = bu.load_mnist(cfg.dataset, path=args.data)
@@ -86,10 +75,7 @@ def main():
             model.set_weight_decay(n)
             schedule = _Schedule(x, y, cfg.epochs, cfg.batch_size, np.random.default_rng(0), cfg.batching)
             t = time.perf_counter()
-            if way == "fit":
-                model.network.fit(AsDataset(schedule), epochs=1, shuffle=False, verbose=0)
-            else:
-                train_on_schedule(model.network, schedule)
+            train_on_schedule(model.network, schedule, batch_by_batch=way == "batches")
             t1 = time.perf_counter()
             if way == "fit":
                 probs[way] = model.network.predict(x_test, batch_size=1024, verbose=0)

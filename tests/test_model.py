@@ -97,34 +97,17 @@ def test_schedule_cuts_each_epoch_once(batching, sizes):
 
 @pytest.mark.parametrize("batching", ["balanced", "keras"])
 def test_training_batch_by_batch_is_bit_identical_to_keras_fit(subset, batching):
-    """train_on_schedule replaces fit(PyDataset) only to skip fit's input pipeline: same weights, bit for bit."""
-    import keras
-
+    """Batch by batch (the TensorFlow default) only skips fit's input pipeline: same weights, bit for bit."""
     from bal_utils.model import _Schedule, predict_batched, train_on_schedule
 
     x, y = to_model_input(subset.x_train[:70]), subset.y_train[:70]
-
-    class AsDataset(keras.utils.PyDataset):  # the old way: all epochs as one Keras epoch
-        def __init__(self, schedule):
-            super().__init__()
-            self.schedule = schedule
-
-        def __len__(self):
-            return len(self.schedule)
-
-        def __getitem__(self, i):
-            return self.schedule[i]
-
     weights = []
     for use_fit in (True, False):
         model = BayesianCNN(dense_units=16)
         model.reset(3)
         model.set_weight_decay(len(x))
         schedule = _Schedule(x, y, 3, 32, np.random.default_rng(0), batching)  # 3 batches an epoch, the last a remainder
-        if use_fit:
-            model.network.fit(AsDataset(schedule), epochs=1, shuffle=False, verbose=0)
-        else:
-            train_on_schedule(model.network, schedule)
+        train_on_schedule(model.network, schedule, batch_by_batch=not use_fit)
         weights.append([np.asarray(w).copy() for w in model.network.get_weights()])
     assert all(np.array_equal(a, b) for a, b in zip(*weights))
     x_test = to_model_input(subset.x_test[:50])
