@@ -406,9 +406,11 @@ PRESETS = {
 
 
 #: The protocol study (``scripts/protocol_study.py``, ``results/study/<factor>``):
-#: each entry changes the ``paper`` preset in one way (or two, for the pair
-#: that re-creates the authors' BALD script), for BALD and random, 3 seeds and
-#: the first 30 acquisitions. Its baseline is the first 30 steps of ``results/paper``.
+#: each entry changes the ``paper`` preset in one way (or two: the pair that
+#: re-creates the authors' BALD script, and the paper text's network trained on
+#: from the last step's weights, as lunayht/DBALwithImgData trains it), for BALD
+#: and random, 3 seeds and the first 30 acquisitions. Its baseline is the first
+#: 30 steps of ``results/paper``.
 PROTOCOL_STUDY = {
     "keras0-init": {"init": "keras0"},
     "dense-256": {"dense_units": 256},
@@ -416,6 +418,7 @@ PROTOCOL_STUDY = {
     "paper-text-net": {"architecture": "paper_text"},
     "warm-start": {"warm_start": True},
     "no-weight-decay": {"weight_decay_c": 0.0},
+    "paper-text-net+warm-start": {"architecture": "paper_text", "warm_start": True},
 }
 
 
