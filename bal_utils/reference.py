@@ -8,7 +8,8 @@ Three references that do not agree with each other (chapter 5 shows why):
   released with their scripts (shipped in ``bal_utils/resources/authors_results``);
 * :data:`LUNAYHT_TABLE1` -- the PyTorch re-implementation lunayht/DBALwithImgData,
   quoted from its README. Its protocol differs (the paper text's network, a
-  warm start, no weight decay, standardised inputs, accuracy on the 100-image
+  warm start that also carries one network from each of the 3 repeats to the
+  next, no weight decay, standardised inputs, accuracy on the 100-image
   validation set): a reference, not a target.
 
 Counts from curves are read the paper's way: the first point of the (mean)
