@@ -195,8 +195,8 @@ def stochastic_batch(scores, k: int, *, mode: str = "power", beta: float = 1.0, 
         ranks[np.argsort(-s, kind="stable")] = np.arange(1, len(s) + 1)
         log_w = -beta * np.log(ranks)
     key = log_w + np.random.default_rng(rng).gumbel(size=len(s))
-    if np.isneginf(key).sum() > len(s) - k:  # fewer than k positive weights: fill with the rest, by score
-        key = np.where(np.isneginf(key), -1e300 + s, key)
+    # Zero weights (power mode, scores of 0) have key -inf: with fewer than k positive weights
+    # they fill the batch last, lowest position first (a stable sort keeps their order).
     return np.argsort(-key, kind="stable")[:k]
 
 

@@ -87,6 +87,13 @@ def test_stochastic_batch_follows_the_weights():
     np.testing.assert_allclose(draws, scores / scores.sum(), atol=0.03)
 
 
+def test_zero_weights_fill_the_batch_last_in_position_order():
+    scores = np.array([0.0, 0.0, 0.0, 1.0, 2.0])
+    for seed in range(20):
+        pick = stochastic_batch(scores, 4, rng=seed)  # power mode: scores of 0 have weight 0
+        assert set(pick[:2].tolist()) == {3, 4} and pick[2:].tolist() == [0, 1]
+
+
 def test_stochastic_batch_bad_input():
     with pytest.raises(ValueError, match="mode='odd'"):
         stochastic_batch(np.ones(5), 2, mode="odd")
