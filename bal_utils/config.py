@@ -408,7 +408,7 @@ PRESETS = {
 #: The protocol study (``scripts/protocol_study.py``, ``results/study/<factor>``):
 #: each entry changes the ``paper`` preset in one way (or two: the pair that
 #: re-creates the authors' BALD script, and the paper text's network trained on
-#: from the last step's weights, as lunayht/DBALwithImgData trains it), for BALD
+#: from the last step's weights, similar to lunayht/DBALwithImgData's training), for BALD
 #: and random, 3 seeds and the first 30 acquisitions. Its baseline is the first
 #: 30 steps of ``results/paper``.
 PROTOCOL_STUDY = {
