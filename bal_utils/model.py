@@ -128,8 +128,9 @@ class _Schedule:
       and at N = 130 the test error jumps from about 25% to about 60%
       (measured in ``benchmarks/batching.py``).
 
-    :func:`train_on_schedule` feeds it to Keras one ``train_on_batch`` call
-    per batch, with no per-epoch overhead and no input pipeline.
+    :func:`train_on_schedule` feeds it to Keras: on TensorFlow one
+    ``train_on_batch`` call per batch (no per-epoch overhead, no input
+    pipeline), elsewhere ``fit`` on the whole schedule as one epoch.
     """
 
     def __init__(self, x, y, epochs, batch_size, rng, batching="balanced"):
