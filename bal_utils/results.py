@@ -216,7 +216,7 @@ def load_run(path) -> dict:
     return validate_run(record, path)
 
 
-def load_runs(directory, complete_only: bool = False, skip_bad: bool = False) -> list:
+def load_runs(directory, skip_bad: bool = False) -> list:
     """All run files under ``directory`` (recursively), sorted by acquisition and seed.
 
     A file that is not a valid run file raises ``ValueError``; with
@@ -235,8 +235,7 @@ def load_runs(directory, complete_only: bool = False, skip_bad: bool = False) ->
             print(f"warning: skipped {err}", file=sys.stderr)
             continue
         record["_path"] = str(path)
-        if not complete_only or record["status"] == "complete":
-            runs.append(record)
+        runs.append(record)
     return sorted(runs, key=lambda r: (r["acquisition"], r["seed"]))
 
 
