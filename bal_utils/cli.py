@@ -4,6 +4,7 @@ Examples::
 
     python -m bal_utils run --preset paper --acquisition bald --seed 0 --out results/x
     python -m bal_utils grid --preset paper --out results/paper --workers 2
+    python -m bal_utils grid --preset authors --out results/authors --chunk 10
     python -m bal_utils grid --preset paper --out /shared/results/paper --executor dask --scheduler tcp://HOST:8786
     python -m bal_utils grid --preset paper --set epochs=150 --set acquisitions=bald,random --out results/y
     python -m bal_utils report results/x
@@ -42,6 +43,9 @@ def _parser():
     grid.add_argument("--workers", type=int, default=2, help="worker processes (0: in this process); with --executor dask and no --scheduler, the local cluster's")
     grid.add_argument("--threads", type=int, default=1, help="backend threads per worker, one run at a time each (0: backend default)")
     grid.add_argument("--commit", action="store_true", help="git-commit each run file as its run finishes")
+    grid.add_argument("--chunk", type=int, default=None, metavar="STEPS",
+                      help="run at most STEPS steps of a run, then take the least advanced run again, so that all runs "
+                           "advance together (a partial grid has every mean curve to the same point); default: whole runs")
     grid.add_argument("--executor", choices=("local", "dask"), default="local",
                       help="local: worker processes on this machine (default); dask: every run a Dask task, on a local "
                            "cluster of --workers processes or on --scheduler (pip install 'bal_utils[dask]')")
@@ -185,7 +189,7 @@ def main(argv=None) -> int:
             timeout = CONNECT_TIMEOUT if args.connect_timeout is None else args.connect_timeout
             dask_options = dict(executor="dask", scheduler=args.scheduler, connect_timeout=timeout)
         done = run_grid(config, args.out, workers=args.workers, threads_per_worker=args.threads, data_path=args.data,
-                        on_run_done=_git_commit_file if args.commit else None, **dask_options)
+                        on_run_done=_git_commit_file if args.commit else None, chunk=args.chunk, **dask_options)
         for acq, seed, seconds in done:
             print(f"{acq} seed {seed}: {seconds:.0f} s")
         return 0

@@ -4,6 +4,10 @@ Runs go to worker processes (``spawn``), each pinned to a number of threads,
 so that e.g. two single-threaded workers share a 2-core machine. Finished runs
 are skipped and partial ones resume, because every run resumes from its own
 file; one overall progress bar counts finished steps by reading the run files.
+A free worker always takes the least advanced run; with ``chunk`` it runs that
+run for at most ``chunk`` steps before choosing again, so that every run's curve
+grows together and a grid stopped half-way has every function's mean curve to
+the same point.
 
 With ``executor="dask"`` every run is a Dask task instead, on a ``LocalCluster``
 started for the call or on an existing cluster (:mod:`bal_utils._dask`).
@@ -99,12 +103,41 @@ def _init_worker(threads: int):
     from . import _backend  # noqa: F401  (starts the backend quietly)
 
 
-def _run_one(config_dict, acquisition, seed, out_dir, data_path):
+def _run_one(config_dict, acquisition, seed, out_dir, data_path, until_step=None):
     from .loop import run_active_learning
 
     t0 = time.perf_counter()
-    run_active_learning(Config.from_dict(config_dict), acquisition, seed, out_dir=out_dir, data_path=data_path, progress=False)
+    run_active_learning(Config.from_dict(config_dict), acquisition, seed, out_dir=out_dir, data_path=data_path,
+                        until_step=until_step, progress=False)
     return acquisition, seed, time.perf_counter() - t0
+
+
+class _Scheduler:
+    """Which run a free worker takes next: the least advanced one not in progress (ties: seed-major order)."""
+
+    def __init__(self, jobs, paths, n_records, chunk):
+        self.jobs, self.paths, self.n_records, self.chunk = jobs, paths, n_records, chunk
+        self.busy = set()
+        self.seconds = {}
+
+    def steps(self, job):
+        return _steps_done(self.paths[job])
+
+    def next(self):
+        """``(job, until_step)``, or ``None`` when no run is left to start."""
+        free = [(self.steps(job), i, job) for i, job in enumerate(self.jobs) if job not in self.busy]
+        free = [f for f in free if f[0] < self.n_records]
+        if not free:
+            return None
+        steps, _, job = min(free)
+        self.busy.add(job)
+        return job, None if self.chunk is None else min(self.n_records, steps + self.chunk)
+
+    def finished(self, job, seconds):
+        """Record a finished piece of ``job``; ``True`` if the run is now complete."""
+        self.busy.discard(job)
+        self.seconds[job] = self.seconds.get(job, 0.0) + seconds
+        return self.steps(job) >= self.n_records
 
 
 def run_grid(
@@ -119,6 +152,7 @@ def run_grid(
     scheduler=None,
     retries: int = DASK_RETRIES,
     connect_timeout: float = CONNECT_TIMEOUT,
+    chunk: int | None = None,
 ) -> list:
     """Run every (acquisition, seed) pair of ``config`` into ``out_dir``.
 
@@ -148,6 +182,12 @@ def run_grid(
         (up to its ``distributed.scheduler.allowed-failures``, 3 by default).
     connect_timeout : float
         Only with a scheduler address: seconds to wait for the connection.
+    chunk : int, optional
+        Local executor only: a worker runs at most ``chunk`` steps of a run, then takes the
+        least advanced run again, so that the runs advance together (a partial grid then has
+        every function's mean curve to the same point). ``None`` runs each run to its end.
+        Each piece reloads the data and rebuilds the model (a few seconds), so keep pieces
+        of several steps; not with ``warm_start``, whose resumes replay every earlier training.
 
     Returns
     -------
@@ -167,6 +207,15 @@ def run_grid(
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise ValueError(f"retries={retries!r} is not allowed: expected an integer >= 0")
         distributed_module()  # fails early, in one line, without Dask
+    if chunk is not None:
+        if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+            raise ValueError(f"chunk={chunk!r} is not allowed: expected an integer >= 1, or None to run each run to its end")
+        if executor == "dask":
+            raise ValueError("chunk= is for the local executor: a Dask task runs a whole run")
+        warm = [acq for acq in config.acquisitions if config.for_acquisition(acq).warm_start]
+        if warm:
+            raise ValueError(f"chunk={chunk} with warm_start=True ({', '.join(warm)}) is not allowed: "
+                             "every resume of a warm-started run replays all its earlier trainings")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = grid_jobs(config)
@@ -201,25 +250,35 @@ def run_grid(
 
             _dask.run_on_dask(connection, config, out_dir, todo, threads=threads_per_worker, data_path=data_path, retries=retries, update=update, finished=finished)
             return done
-        if workers == 0:
-            for acq, seed in todo:
-                done.append(_run_one(config.to_dict(), acq, seed, out_dir, data_path))
-                bar.n = sum(_steps_done(p) for p in paths.values())
-                bar.refresh()
+        plan = _Scheduler(jobs, paths, config.n_steps + 1, chunk)
+
+        def piece_done(job, seconds):
+            if plan.finished(job, seconds):
+                done.append((*job, plan.seconds[job]))
                 if on_run_done:
-                    on_run_done(paths[(acq, seed)])
+                    on_run_done(paths[job])
+            bar.n = sum(_steps_done(p) for p in paths.values())
+            bar.refresh()
+
+        if workers == 0:
+            while (nxt := plan.next()) is not None:
+                (acq, seed), until = nxt
+                piece_done((acq, seed), _run_one(config.to_dict(), acq, seed, out_dir, data_path, until)[2])
             return done
         ctx = mp.get_context("spawn")
         pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(threads_per_worker,))
         try:
-            futures = {pool.submit(_run_one, config.to_dict(), acq, seed, str(out_dir), data_path): (acq, seed) for acq, seed in todo}
-            pending = set(futures)
-            while pending:
-                finished, pending = cf.wait(pending, timeout=5, return_when=cf.FIRST_COMPLETED)
+            futures = {}
+            while True:
+                while len(futures) < workers and (nxt := plan.next()) is not None:
+                    (acq, seed), until = nxt
+                    futures[pool.submit(_run_one, config.to_dict(), acq, seed, str(out_dir), data_path, until)] = (acq, seed)
+                if not futures:
+                    break
+                finished, _ = cf.wait(futures, timeout=5, return_when=cf.FIRST_COMPLETED)
                 for fut in finished:
-                    done.append(fut.result())  # re-raises a worker's error here
-                    if on_run_done:
-                        on_run_done(paths[futures[fut]])
+                    job = futures.pop(fut)
+                    piece_done(job, fut.result()[2])  # re-raises a worker's error here
                 bar.n = sum(_steps_done(p) for p in paths.values())
                 bar.refresh()
         except BaseException:  # Ctrl-C or a worker's error: stop now; every run file holds its finished steps

@@ -14,9 +14,10 @@ for preset in batch-repeated batch-mnist; do
   python -m bal_utils grid --preset "$preset" --out "$OUT/$preset" --data "$D" --workers 2 --threads 1 --commit
 done
 python scripts/protocol_study.py --out "$OUT/study" --data "$D" --workers 2 --commit
+# --chunk 10: the runs advance together, so a grid that spans sessions has every mean curve to the same point
 for preset in authors authors-deterministic paper-text; do
   echo "== grid $preset $(date)"
-  python -m bal_utils grid --preset "$preset" --out "$OUT/$preset" --data "$D" --workers 2 --threads 1 --commit
+  python -m bal_utils grid --preset "$preset" --out "$OUT/$preset" --data "$D" --workers 2 --threads 1 --commit --chunk 10
 done
 # chapter 6's side grid: Repeated-MNIST with copies 3.2 times noisier than the BatchBALD code's
 python -m bal_utils grid --preset batch-repeated --set repeat_noise_std=0.1 --out "$OUT/batch-repeated-noise-0.1" --data "$D" --workers 2 --threads 1 --commit

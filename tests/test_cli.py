@@ -70,6 +70,11 @@ def test_out_that_cannot_be_a_directory(tmp_path, capsys):
     assert _error_line(capsys).startswith(f"error: --out {a_file / 'sub'}: cannot create the directory (Not a directory)")
 
 
+def test_grid_chunk_option(capsys, tmp_path):
+    assert main(["grid", *SMOKE, "--out", str(tmp_path / "out"), "--chunk", "0"]) == 2
+    assert _error_line(capsys).startswith("error: chunk=0 is not allowed: expected an integer >= 1")
+
+
 def test_report_errors_option(capsys, tmp_path):
     assert parse_errors("0.10, 5%") == (0.10, 0.05)
     for bad, why in [("5", "5 is not in (0, 1)"), ("0.1,0", "0 is not in (0, 1)"), ("10%,x", "'x' is not a number"), ("150%", "150% is not in (0, 1)")]:
