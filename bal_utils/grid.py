@@ -257,13 +257,13 @@ def run_grid(
                 done.append((*job, plan.seconds[job]))
                 if on_run_done:
                     on_run_done(paths[job])
-            bar.n = sum(_steps_done(p) for p in paths.values())
-            bar.refresh()
 
         if workers == 0:
             while (nxt := plan.next()) is not None:
                 (acq, seed), until = nxt
                 piece_done((acq, seed), _run_one(config.to_dict(), acq, seed, out_dir, data_path, until)[2])
+                bar.n = sum(_steps_done(p) for p in paths.values())
+                bar.refresh()
             return done
         ctx = mp.get_context("spawn")
         pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(threads_per_worker,))
