@@ -7,6 +7,7 @@ laptop) myst-nb may be missing; the value is then only kept in :data:`GLUED`.
 
 from __future__ import annotations
 
+import ast
 import html
 import re
 
@@ -22,6 +23,7 @@ def glue(name: str, value, display: bool = False) -> None:
     if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # numpy scalar -> float / int
         value = value.item()  # so that {glue:text}`name:.1f` can format its text
     if isinstance(value, str):  # the text itself, not its repr with quotes
+        _check_shows_as_is(name, value)
         value = _Text(value)
     GLUED[name] = value
     try:
@@ -29,6 +31,17 @@ def glue(name: str, value, display: bool = False) -> None:
     except ImportError:  # not building the book: nothing to hand over
         return
     _glue(name, value, display=display)
+
+
+def _check_shows_as_is(name: str, text: str) -> None:
+    """myst-nb reads a glued text as a Python literal when it can: "430, 490, 480" would show as a tuple."""
+    try:
+        shown = ast.literal_eval(text)
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
+        return
+    if isinstance(shown, (tuple, list, set, dict)):
+        raise ValueError(f"glue {name!r}: the text {text!r} would show as {shown!r} on the page "
+                         "(myst-nb reads glued text as a Python literal); join the items with 'and' or reword it")
 
 
 class _Text(str):

@@ -1,6 +1,7 @@
 """Helpers for the chapters: glue and HTML tables."""
 
 import numpy as np
+import pytest
 
 from bal_utils import get_preset
 from bal_utils.book import GLUED, config_table, glue, html_table
@@ -20,3 +21,11 @@ def test_html_tables_escape_and_align():
     assert '<td style="text-align:right">3.5</td>' in html
     assert html.count("<tr>") == 3
     assert "<td>dense_units</td>" in config_table(get_preset("paper")).data
+
+
+def test_glue_refuses_text_that_the_page_would_show_as_a_tuple():
+    with pytest.raises(ValueError, match="would show as \\(430, 490, 480\\)"):
+        glue("seeds", "430, 490, 480")
+    glue("seeds", "430, 490 and 480")  # not a literal: shown as written
+    glue("count", "120")  # a number shows as itself
+    assert repr(GLUED["seeds"]) == "430, 490 and 480"
