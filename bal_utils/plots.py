@@ -28,8 +28,13 @@ def _by_acquisition(runs, value):
     groups = {}
     for run in runs:
         groups.setdefault(run["acquisition"], []).append(value(run))
+    return _in_color_order(groups)
+
+
+def _in_color_order(by_name: dict) -> dict:
+    """The same dict, its acquisition functions in the order of :data:`COLORS` (others last), so legends agree."""
     order = list(COLORS)
-    return dict(sorted(groups.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
+    return dict(sorted(by_name.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
 
 
 def image_grid(images, titles=None, ncols: int = 10, size: float = 1.1, suptitle=None):
@@ -67,15 +72,15 @@ def plot_learning_curves(runs, ax=None, errors_pct=True, title=None):
     """Test error against labelled images, one line per acquisition function, a band for the spread.
 
     ``runs`` are run records (see :mod:`bal_utils.results`); the line is the
-    mean over seeds and the band mean ± one standard deviation.
+    mean over seeds and the band mean ± one sample standard deviation over seeds.
     """
-    from .results import curve
+    from .results import curve, seed_sd
 
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4.5))
     for acq, curves in _by_acquisition(runs, curve).items():
         n, err = _aligned(curves)
         err = err * (100 if errors_pct else 1)
-        mean, std = err.mean(0), err.std(0)
+        mean, std = err.mean(0), seed_sd(err)
         color = COLORS.get(acq)
         ax.plot(n, mean, color=color, label=_seeds_label(acq, len(curves)))
         if len(curves) > 1:
@@ -191,9 +196,10 @@ def plot_toy_step(X, y, step, ax=None, title=None):
 def plot_reference_curves(ax, curves: dict, names=None, label="authors' released curve", style=":"):
     """Draw reference curves ``{name: (n_labelled, test_error)}`` (e.g. the authors' released ones) onto ``ax``.
 
-    Each curve takes the colour of its acquisition function and the line ``style``.
+    Each curve takes the colour of its acquisition function and the line ``style``; they are drawn in
+    the order of :func:`plot_learning_curves`, so the two legends list the functions alike.
     """
-    for name, (n, err) in curves.items():
+    for name, (n, err) in _in_color_order(curves).items():
         if names is not None and name not in names:
             continue
         ax.plot(n, 100 * np.asarray(err), style, color=COLORS.get(name, "k"), lw=1.3, label=f"{_name(name)}, {label}")

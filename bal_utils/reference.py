@@ -52,12 +52,12 @@ def authors_curves(kind: str = "main_comparison") -> dict:
 
 
 def mean_curves(runs) -> dict:
-    """``{acquisition: (n_labelled, mean error, std error, n_seeds)}`` over the seeds of each function.
+    """``{acquisition: (n_labelled, mean error, sample SD of the error, n_seeds)}`` over the seeds of each function.
 
     Curves are cut to the shortest run of the function, so that every point
     is a mean over the same seeds.
     """
-    from .results import curve
+    from .results import curve, seed_sd
 
     groups = {}
     for run in runs:
@@ -66,7 +66,7 @@ def mean_curves(runs) -> dict:
     for acq, curves in sorted(groups.items()):
         length = min(len(n) for n, _ in curves)
         err = np.stack([e[:length] for _, e in curves])
-        out[acq] = (curves[0][0][:length], err.mean(0), err.std(0), len(curves))
+        out[acq] = (curves[0][0][:length], err.mean(0), seed_sd(err), len(curves))
     return out
 
 

@@ -294,6 +294,17 @@ def labels_to_reach(record, error: float):
     return int(n[hit[0]]) if len(hit) else None
 
 
+def seed_sd(values, axis: int = 0):
+    """The sample standard deviation over seeds (divides by n - 1), 0 for a single seed.
+
+    The book's one spread: figure bands, tables and the ``report`` command all use it.
+    """
+    values = np.asarray(values, dtype=float)
+    if values.shape[axis] < 2:
+        return np.zeros_like(values.mean(axis=axis))
+    return values.std(axis=axis, ddof=1)
+
+
 def summarise(runs, errors=(0.10, 0.05)) -> dict:
     """Per acquisition function: labels to reach each error (mean, std, per seed) and the last error.
 
@@ -314,14 +325,14 @@ def summarise(runs, errors=(0.10, 0.05)) -> dict:
                 "per_seed": hits,
                 "reached": len(got),
                 "mean": float(np.mean(got)) if got else None,
-                "std": float(np.std(got)) if got else None,
+                "std": float(seed_sd(got)) if got else None,
             }
         finals = [curve(r) for r in group]
         last_n = min(len(n) for n, _ in finals)
         last = [err[last_n - 1] for _, err in finals]
         entry["final_n_labelled"] = int(finals[0][0][last_n - 1])
         entry["final_error_mean"] = float(np.mean(last))
-        entry["final_error_std"] = float(np.std(last))
+        entry["final_error_std"] = float(seed_sd(last))
         table[acq] = entry
     return table
 
@@ -353,7 +364,7 @@ def format_report(runs, errors=(0.10, 0.05)) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(heads, *rows)]
     line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
     out = [line(heads), line("-" * w for w in widths)] + [line(r) for r in rows]
-    out.append("labels = labelled images including the initial set; mean ± std over seeds")
+    out.append("labels = labelled images including the initial set; mean ± sample std over seeds")
     out.append(provenance_summary(runs))
     return "\n".join(out)
 

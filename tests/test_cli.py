@@ -107,7 +107,7 @@ def test_report_skips_bad_files_and_shows_n_1(tmp_path, capsys):
     assert "damaged.json: damaged JSON" in warnings[0] and "package.json: schema is None" in warnings[1]
     rows = {line.split()[0]: line for line in out.splitlines()}
     assert "labels to 10% error" in out
-    assert "35 ± 5" in rows["BALD"] and "8.00% ± 1.00 at 40" in rows["BALD"]
+    assert "35 ± 7" in rows["BALD"] and "8.00% ± 1.41 at 40" in rows["BALD"]  # sample SD of 30 and 40, of 7% and 9%
     assert "40 (n = 1)" in rows["Random"] and "10.00% at 40 (n = 1)" in rows["Random"] and "±" not in rows["Random"]
 
 

@@ -100,6 +100,12 @@ def test_learning_curves_band_over_seeds():
     assert [l.get_label() for l in ax.get_lines()] == ["BALD (2 seeds)", "Random (1 seed)"]
     assert np.allclose(ax.get_lines()[0].get_ydata(), [45, 20, 7.5])
     assert len(ax.collections) == 1  # one band: only BALD has more than one seed
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert np.isclose(band.max(), 45 + 100 * np.std([0.5, 0.4], ddof=1))  # the sample SD over seeds
+    bu.plots.plot_reference_curves(ax, {"random": ([20, 30, 40], [0.5, 0.4, 0.3]), "bald": ([20, 30, 40], [0.4, 0.3, 0.2])})
+    labels = [l.get_label() for l in ax.get_lines()]
+    assert labels[2:] == ["BALD, authors' released curve", "Random, authors' released curve"]  # the learning curves' order
+    matplotlib.pyplot.close("all")
 
 
 def test_acquired_class_counts_and_heatmap():

@@ -34,7 +34,7 @@ def test_acquired_to_reach_and_mean_curves():
         for s, errs in enumerate([[0.5, 0.3, 0.1], [0.7, 0.5]])
     ]
     n, mean, std, k = reference.mean_curves(runs)["bald"]
-    assert list(n) == [20, 30] and np.allclose(mean, [0.6, 0.4]) and np.allclose(std, [0.1, 0.1]) and k == 2
+    assert list(n) == [20, 30] and np.allclose(mean, [0.6, 0.4]) and np.allclose(std, [0.1 * np.sqrt(2), 0.1 * np.sqrt(2)]) and k == 2
 
 
 def test_shipped_grids_hold_the_committed_results():
@@ -89,3 +89,10 @@ def test_pack_grid_ships_partial_runs_as_a_checkout_reads_them(tmp_path, smoke):
     shipped = json.loads(gzip.decompress((tmp_path / "g.json.gz").read_bytes()))
     assert sorted(r["status"] for r in shipped) == ["complete", "running"]
     assert [r["history"] for r in sorted(shipped, key=lambda r: r["acquisition"])] == [r["history"] for r in load_runs(grid)]
+
+
+def test_seed_sd_is_the_sample_standard_deviation():
+    from bal_utils.results import seed_sd
+
+    assert seed_sd([1.0, 3.0]) == pytest.approx(np.sqrt(2))  # divides by n - 1
+    assert seed_sd([[0.5, 0.2]]).tolist() == [0.0, 0.0]  # one seed: no spread
