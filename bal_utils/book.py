@@ -44,6 +44,14 @@ def _check_shows_as_is(name: str, text: str) -> None:
                          "(myst-nb reads glued text as a Python literal); join the items with 'and' or reword it")
 
 
+def listed(items) -> str:
+    """Items as prose: ``["430", "490", "480"]`` -> ``"430, 490 and 480"``, a text that ``glue`` shows as is."""
+    items = [str(i) for i in items]
+    if not items:
+        raise ValueError("listed: expected at least one item, got none")
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 class _Text(str):
     """A string whose repr is itself, so that a glued string shows without quotes."""
 

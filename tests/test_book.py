@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bal_utils import get_preset
-from bal_utils.book import GLUED, config_table, glue, html_table
+from bal_utils.book import GLUED, config_table, glue, html_table, listed
 
 
 def test_glue_keeps_formattable_values():
@@ -26,6 +26,14 @@ def test_html_tables_escape_and_align():
 def test_glue_refuses_text_that_the_page_would_show_as_a_tuple():
     with pytest.raises(ValueError, match="would show as \\(430, 490, 480\\)"):
         glue("seeds", "430, 490, 480")
-    glue("seeds", "430, 490 and 480")  # not a literal: shown as written
+    glue("seeds", listed([430, 490, 480]))  # not a literal: shown as written
     glue("count", "120")  # a number shows as itself
     assert repr(GLUED["seeds"]) == "430, 490 and 480"
+
+
+def test_listed_joins_items_as_prose():
+    assert listed(["4.3"]) == "4.3"
+    assert listed([430, 490]) == "430 and 490"
+    assert listed(["—", "490", "480"]) == "—, 490 and 480"
+    with pytest.raises(ValueError, match="at least one item"):
+        listed([])
