@@ -338,11 +338,25 @@ def summarise(runs, errors=(0.10, 0.05)) -> dict:
 
 
 def format_report(runs, errors=(0.10, 0.05)) -> str:
-    """The labels-to-reach table and the error at the last step, as text."""
-    from .acquisition import DISPLAY_NAMES
+    """The labels-to-reach table and the error at the last step, as text.
 
+    Runs of several configurations (a folder of sub-grids, such as the protocol
+    study) get one table each, headed by the configuration's name: seeds are
+    only averaged within a configuration.
+    """
     if not runs:
         return "no runs found"
+    by_name = {}
+    for run in runs:
+        by_name.setdefault(str(run.get("config", {}).get("name", "?")), []).append(run)
+    if len(by_name) == 1:
+        return _report_table(runs, errors)
+    return "\n\n".join(f"== {name} ({len(group)} run{'s' * (len(group) > 1)})\n{_report_table(group, errors)}" for name, group in sorted(by_name.items()))
+
+
+def _report_table(runs, errors):
+    from .acquisition import DISPLAY_NAMES
+
     table = summarise(runs, errors)
     heads = ["acquisition", "runs"] + [f"labels to {100 * e:g}% error" for e in errors] + ["last step error"]
     rows = []

@@ -127,6 +127,16 @@ def test_labels_to_reach_and_summary():
         "3 of 3 runs complete; config paper; commits 01234567, fedcba98 (some with uncommitted changes); machines: CPU X, 2 cores, keras 3.1 on jax")
 
 
+def test_report_keeps_configurations_apart():
+    a = _fake_run("bald", 0, [0.5, 0.2, 0.09])
+    b = _fake_run("bald", 0, [0.5, 0.08, 0.04])
+    b["config"]["name"] = "study-warm-start"
+    text = format_report([a, b])
+    assert text.startswith("== paper (1 run)\n") and "\n\n== study-warm-start (1 run)\n" in text
+    assert "40 (n = 1)" in text and "30 (n = 1)" in text  # each seed in its own table, not 35 ± 7
+    assert text.count("config paper;") == 1 and text.count("config study-warm-start;") == 1
+
+
 def test_load_runs_and_damaged_file(tmp_path):
     good = _fake_run("bald", 0, [0.5, 0.2])
     (tmp_path / "bald-seed0.json").write_text(json.dumps(good))
