@@ -59,7 +59,7 @@ class _Text(str):
         return str(self)
 
 
-_NUMERIC = re.compile(r"^[\d\s.,%/±—+-]+$")
+_NUMERIC = re.compile(r"^[\d\s.,%/±—+()-]+$")
 
 
 def html_table(header, rows, caption=None):
