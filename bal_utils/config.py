@@ -121,7 +121,8 @@ class Config:
         (``False``: re-initialise and train from scratch every step, the paper).
     scoring : {"mc_dropout", "deterministic"}
         Score the pool on T MC-dropout passes, or on one pass with dropout off
-        (the paper's Figure 2): probabilities ``(1, N, C)``.
+        (the paper's Figure 2): probabilities ``(1, N, C)``; ``mc_samples`` is
+        then unused for scoring (and stays in the results file as set).
     pool_repeats : int
         Repeated-MNIST (BatchBALD paper): every pool image this many times,
         each copy with its own Gaussian noise (1: the plain pool). The pool
