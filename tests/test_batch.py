@@ -59,7 +59,9 @@ def test_fewer_copies_of_a_duplicated_image_than_top_k():
     copies = set([best] + list(range(40, 49)))
     top_k = np.argsort(-bald(probs), kind="stable")[:10]
     assert len(copies & set(top_k)) == 10
-    assert len(copies & set(batch_bald(probs, 10))) <= 3
+    # batch_bald samples label configurations here (its later greedy steps would need up to 10 ** 9): a fixed rng keeps it deterministic;
+    # across rng seeds 0-19 it took 1 to 3 copies, and an unseeded run once took 4
+    assert len(copies & set(batch_bald(probs, 10, rng=0))) <= 3
 
 
 def test_batch_bald_bad_input():
@@ -179,7 +181,7 @@ def test_redundant_pool_copies_and_ordered_scores():
     # the worked example of the chapter: top-k takes copies of one image, BatchBALD spreads out
     top = np.argsort(-bald(probs), kind="stable")[:3]
     assert len(set(origin[top])) == 1
-    assert len(set(origin[batch_bald(probs, 3)])) == 3
+    assert len(set(origin[batch_bald(probs, 3, rng=0)])) == 3
     with pytest.raises(ValueError, match="copies=0"):
         redundant_pool(copies=0)
 
