@@ -29,6 +29,9 @@ PAPER_TABLE1 = {"bald": (145, 335), "variation_ratios": (120, 295), "max_entropy
 LUNAYHT_TABLE1 = {"bald": (150, 296), "variation_ratios": (143, 283), "max_entropy": (163, 310), "random": (250, 517)}
 #: lunayht/DBALwithImgData README: test error (%) at 1,000 labels.
 LUNAYHT_ERROR_1000 = {"random": 3.73, "bald": 1.81, "max_entropy": 1.66, "variation_ratios": 1.57}
+#: Slack when comparing an error with a level: errors are multiples of 1e-4 (10,000 test images), stored as
+#: ``1 - accuracy`` or as a mean over seeds, so they can miss a level they equal by about 1e-17.
+ROUND_OFF = 1e-9
 #: The initial labelled set of every reference (2 images per class).
 N_INITIAL = 20
 
@@ -71,7 +74,11 @@ def mean_curves(runs) -> dict:
 
 
 def acquired_to_reach(n_labelled, error, threshold: float, n_initial: int = N_INITIAL):
-    """Acquired images (labelled minus ``n_initial``) at the first point with ``error <= threshold``; None if never."""
+    """Acquired images (labelled minus ``n_initial``) at the first point with ``error <= threshold``; None if never.
+
+    "At or below" allows for round-off: a mean of three errors can be stored as
+    0.05000000000000001 where the exact mean is 0.05 (see :data:`ROUND_OFF`).
+    """
     n_labelled, error = np.asarray(n_labelled), np.asarray(error)
-    hit = np.flatnonzero(error <= threshold)
+    hit = np.flatnonzero(error <= threshold + ROUND_OFF)
     return int(n_labelled[hit[0]]) - n_initial if len(hit) else None

@@ -288,9 +288,11 @@ def acquisition_seconds(record) -> float:
 
 
 def labels_to_reach(record, error: float):
-    """Labelled images at the first step whose test error is at most ``error``; ``None`` if never."""
+    """Labelled images at the first step whose test error is at most ``error`` (allowing for round-off); ``None`` if never."""
+    from .reference import ROUND_OFF
+
     n, err = curve(record)
-    hit = np.flatnonzero(err <= error)
+    hit = np.flatnonzero(err <= error + ROUND_OFF)
     return int(n[hit[0]]) if len(hit) else None
 
 

@@ -29,6 +29,14 @@ def test_authors_curves_give_the_documented_counts():
 def test_acquired_to_reach_and_mean_curves():
     assert reference.acquired_to_reach([20, 30, 40], [0.5, 0.09, 0.2], 0.10) == 10
     assert reference.acquired_to_reach([20, 30], [0.5, 0.4], 0.10) is None
+    # errors stored as 1 - accuracy (1 - 0.95 is 0.050000000000000044), or their mean over seeds, reach the level they equal
+    tied = np.mean([1 - 0.9641, 1 - 0.9535, 1 - 0.9324])
+    assert tied > 0.05 and reference.acquired_to_reach([20, 30], [0.5, 1 - 0.95], 0.05) == 10
+    assert reference.acquired_to_reach([20, 30, 40], [0.5, tied, 0.04], 0.05) == 10
+    assert reference.acquired_to_reach([20, 30], [0.5, 0.0501], 0.05) is None
+    from bal_utils.results import labels_to_reach  # the report's per-seed count, the same rule
+    record = {"history": [{"n_labelled": 20, "test_error": 0.5}, {"n_labelled": 30, "test_error": 1 - 0.95}]}
+    assert labels_to_reach(record, 0.05) == 30 and labels_to_reach(record, 0.04) is None
     runs = [
         {"acquisition": "bald", "seed": s, "history": [{"n_labelled": 20 + 10 * i, "test_error": e} for i, e in enumerate(errs)]}
         for s, errs in enumerate([[0.5, 0.3, 0.1], [0.7, 0.5]])
