@@ -15,8 +15,10 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 
@@ -154,61 +156,95 @@ def _git_commit_file(path):
     subprocess.run(["git", "commit", "-q", "-m", f"Add results: {name}", "--", name], cwd=where, check=False)
 
 
+class _NoteSigint:
+    """Ctrl-C raises KeyboardInterrupt as usual, and is remembered.
+
+    A SIGINT that lands while TensorFlow runs C code can surface as another exception (CI saw ``SystemError:
+    Objects/listobject.c:338: bad argument to internal function``); :func:`main` then still reports an interrupt.
+    """
+
+    def __init__(self):
+        self.seen = False
+
+    def __enter__(self):
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():  # Python installs handlers only there
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def _handler(self, signum, frame):
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
-    try:
-        if args.command == "report":
-            from .results import format_report, load_runs
+    with _NoteSigint() as sigint:
+        try:
+            return _main(args)
+        except KeyboardInterrupt:
+            pass
+        except Exception as err:
+            if not sigint.seen:
+                if isinstance(err, ValueError):
+                    print(f"error: {err}", file=sys.stderr)
+                    return 2
+                raise
+    if args.command == "report":
+        print("interrupted", file=sys.stderr)
+    else:
+        from .results import run_filename
 
-            errors = parse_errors(args.errors)
-            print(format_report(load_runs(args.directory, skip_bad=True), errors))
-            return 0
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        if args.command == "grid":
-            _check_executor_options(args)
-        config = _config(args)
-        _check_out(args.out)
-        data = _load_data(config, args.data)  # fails early, in one line
-        if args.command == "run":
-            from .loop import run_active_learning
+        saved = Path(args.out) / run_filename(args.acquisition, args.seed) if args.command == "run" else Path(args.out)
+        print(
+            f"interrupted: every finished step is saved in {saved} (run files are rewritten after every step); "
+            f"resume with the same command: python -m bal_utils {shlex.join(argv)}",
+            file=sys.stderr,
+        )
+    return 130
 
-            record = run_active_learning(config, args.acquisition, args.seed, out_dir=args.out, data=data)
-            last = record["history"][-1]
-            print(
-                f"{args.acquisition} seed {args.seed}: {record['status']}, {len(record['history'])} steps, "
-                f"test error {100 * last['test_error']:.2f}% at {last['n_labelled']} labels, "
-                f"{record['wall_seconds']:.0f} s in all"
-            )
-            return 0
-        from .grid import CONNECT_TIMEOUT, run_grid
 
-        del data  # the workers load their own
-        dask_options = {}
-        if args.executor == "dask":
-            timeout = CONNECT_TIMEOUT if args.connect_timeout is None else args.connect_timeout
-            dask_options = dict(executor="dask", scheduler=args.scheduler, connect_timeout=timeout)
-        done = run_grid(config, args.out, workers=args.workers, threads_per_worker=args.threads, data_path=args.data,
-                        on_run_done=_git_commit_file if args.commit else None, chunk=args.chunk, **dask_options)
-        for acq, seed, seconds in done:
-            print(f"{acq} seed {seed}: {seconds:.0f} s")
+def _main(args) -> int:
+    if args.command == "report":
+        from .results import format_report, load_runs
+
+        errors = parse_errors(args.errors)
+        print(format_report(load_runs(args.directory, skip_bad=True), errors))
         return 0
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        if args.command == "report":
-            print("interrupted", file=sys.stderr)
-        else:
-            from .results import run_filename
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if args.command == "grid":
+        _check_executor_options(args)
+    config = _config(args)
+    _check_out(args.out)
+    data = _load_data(config, args.data)  # fails early, in one line
+    if args.command == "run":
+        from .loop import run_active_learning
 
-            saved = Path(args.out) / run_filename(args.acquisition, args.seed) if args.command == "run" else Path(args.out)
-            print(
-                f"interrupted: every finished step is saved in {saved} (run files are rewritten after every step); "
-                f"resume with the same command: python -m bal_utils {shlex.join(argv)}",
-                file=sys.stderr,
-            )
-        return 130
+        record = run_active_learning(config, args.acquisition, args.seed, out_dir=args.out, data=data)
+        last = record["history"][-1]
+        print(
+            f"{args.acquisition} seed {args.seed}: {record['status']}, {len(record['history'])} steps, "
+            f"test error {100 * last['test_error']:.2f}% at {last['n_labelled']} labels, "
+            f"{record['wall_seconds']:.0f} s in all"
+        )
+        return 0
+    from .grid import CONNECT_TIMEOUT, run_grid
+
+    del data  # the workers load their own
+    dask_options = {}
+    if args.executor == "dask":
+        timeout = CONNECT_TIMEOUT if args.connect_timeout is None else args.connect_timeout
+        dask_options = dict(executor="dask", scheduler=args.scheduler, connect_timeout=timeout)
+    done = run_grid(config, args.out, workers=args.workers, threads_per_worker=args.threads, data_path=args.data,
+                    on_run_done=_git_commit_file if args.commit else None, chunk=args.chunk, **dask_options)
+    for acq, seed, seconds in done:
+        print(f"{acq} seed {seed}: {seconds:.0f} s")
+    return 0
 
 
 if __name__ == "__main__":

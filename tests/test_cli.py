@@ -160,3 +160,27 @@ def test_ctrl_c_stops_promptly_and_says_how_to_resume(tmp_path, command):
     config = get_preset("smoke", dataset="mnist-subset", n_steps=20)
     resumed = run_active_learning(config, "bald", 0, out_dir=out, until_step=n + 1, progress=False)
     assert len(resumed["history"]) == n + 1 and len(load_run(path)["history"]) == n + 1
+
+
+def test_ctrl_c_that_tensorflow_turns_into_another_error_is_still_an_interrupt(monkeypatch, capsys, tmp_path):
+    """CI once saw Ctrl-C surface from TensorFlow's C code as ``SystemError: ... bad argument to internal function``."""
+    import bal_utils.cli as cli
+
+    def interrupted_inside_c_code(args):
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt:
+            raise SystemError("Objects/listobject.c:338: bad argument to internal function")
+
+    monkeypatch.setattr(cli, "_main", interrupted_inside_c_code)
+    argv = ["run", *SMOKE, "--acquisition", "bald", "--out", str(tmp_path)]
+    assert main(argv) == 130
+    assert capsys.readouterr().err.startswith(f"interrupted: every finished step is saved in {tmp_path / 'bald-seed0.json'} ")
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back as it was
+
+    def broken(args):
+        raise SystemError("a real bug")
+
+    monkeypatch.setattr(cli, "_main", broken)
+    with pytest.raises(SystemError, match="a real bug"):  # without a Ctrl-C, an error is an error
+        main(argv)
