@@ -289,11 +289,9 @@ def acquisition_seconds(record) -> float:
 
 def labels_to_reach(record, error: float):
     """Labelled images at the first step whose test error is at most ``error`` (allowing for round-off); ``None`` if never."""
-    from .reference import ROUND_OFF
+    from .reference import acquired_to_reach
 
-    n, err = curve(record)
-    hit = np.flatnonzero(err <= error + ROUND_OFF)
-    return int(n[hit[0]]) if len(hit) else None
+    return acquired_to_reach(*curve(record), error, n_initial=0)  # one rule for runs and for mean curves
 
 
 def seed_sd(values, axis: int = 0):
