@@ -222,7 +222,7 @@ def test_repeated_acquisitions_counts_copies_across_and_within_steps():
     assert acquisition_seconds(rec) == pytest.approx(2.0)  # the last step acquires nothing
 
 
-def test_batch_figures_and_explorer():
+def test_batch_figures():
     import matplotlib.pyplot as plt
 
     import bal_utils as bu
@@ -237,12 +237,3 @@ def test_batch_figures_and_explorer():
     fig = bu.plots.plot_repeated_acquisitions([rec])
     assert fig.axes[0].lines[0].get_ydata().tolist() == [0, 1, 2]
     plt.close(fig)
-
-    widget = bu.widgets.batch_explorer()
-    copies, k, beta = widget.children[0].children[0].children
-    copies.value, k.value = 1, 3
-    rows = [t.get_text() for t in plt.gcf().axes[1].get_yticklabels()]
-    assert rows == ["top-k BALD", "BatchBALD", "PowerBALD β=1"]
-    beta.value = 4.0
-    assert [t.get_text() for t in plt.gcf().axes[1].get_yticklabels()][-1] == "PowerBALD β=4"
-    plt.close("all")

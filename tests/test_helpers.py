@@ -1,4 +1,4 @@
-"""The book's helpers: toy loop, rotation, cost counting, plots and widgets."""
+"""The book's helpers: toy loop, rotation, cost counting and plots (the widgets: test_widgets.py)."""
 
 import matplotlib
 
@@ -124,50 +124,6 @@ def test_acquired_class_counts_and_heatmap():
     fig = bu.plots.plot_acquired_classes([a, b], steps=1)
     image = fig.axes[0].images[0].get_array()
     assert image.shape == (1, 10) and np.allclose(image[0], [3.5, 5, 0, 1.5, 0, 0, 0, 0, 0, 0])
-
-
-def _controls(widget):
-    """The controls of an explorer, row by row: ``VBox([VBox(rows of HBox), output])``."""
-    return [list(row.children) for row in widget.children[0].children]
-
-
-def test_widgets_build_and_respond(trained_model, subset):
-    import matplotlib.pyplot as plt
-
-    x = bu.to_model_input(subset.x_test[:5])
-    probs = trained_model.mc_predict(x, 4, seed=0)
-    acq = bu.widgets.acquisition_explorer(probs, x, subset.y_test[:5], names=["bald", "random"])
-    mc = bu.widgets.mc_dropout_explorer(trained_model, x, subset.y_test[:5])
-    X, y = bu.toy.make_moons(40)
-    toy = bu.widgets.toy_loop_explorer(X, y, {"uncertainty": bu.toy.run_toy_loop(X, y, n_steps=2)})
-
-    # the MC explorer: digit and T in one row, the two dropout rates in a second
-    rows = _controls(mc)
-    assert [[c.description for c in row] for row in rows] == [["digit", "T"], ["p trunk", "p head"]]
-    digit, t = rows[0]
-    p_trunk, p_head = rows[1]
-    assert (p_trunk.value, p_head.value) == trained_model.dropout_rates
-    # each change redraws the figure with the new state
-    t.value = 1
-    assert plt.gcf().axes[1].get_title().startswith("T = 1, dropout 0.25/0.50")
-    p_trunk.value, p_head.value = 0.0, 0.0
-    bars = plt.gcf().axes[1]
-    assert bars.get_title().startswith("T = 1, dropout 0.00/0.00")
-    # dropout off: the bars are the deterministic prediction
-    heights = np.array([patch.get_height() for patch in bars.patches])
-    np.testing.assert_allclose(heights, trained_model.predict(x[:1])[0], atol=1e-5)
-
-    (name, k), = _controls(acq)
-    name.value, k.value = "random", 3
-    assert plt.gcf()._suptitle.get_text() == "top 3 by Random (label: score)"
-    assert sum(ax.has_data() for ax in plt.gcf().axes) == 3
-
-    (step,), = _controls(toy)
-    step.value = 2
-    assert plt.gcf().axes[0].get_title().startswith("uncertainty: 4 labels")
-    plt.close("all")
-    with pytest.raises(ValueError, match="must name every control once"):
-        bu.widgets._redrawing({"a": step}, lambda a: None, rows=[["a"], ["a"]])
 
 
 def test_toy_loop_starts_from_n_initial_points_or_given_ones():

@@ -1,12 +1,11 @@
-"""The reader as the oracle (issue 13): sessions, restarts, scripted oracles, the widget's buttons."""
+"""The reader as the oracle: sessions, restarts, scripted oracles (the widget's buttons: test_widgets.py)."""
 
 import json
 
-import numpy as np
 import pytest
 
 from bal_utils import get_preset
-from bal_utils.oracle import OracleSession, oracle_widget, scripted_oracle
+from bal_utils.oracle import OracleSession, scripted_oracle
 
 
 @pytest.fixture()
@@ -52,23 +51,3 @@ def test_wrong_answers_and_skips(cfg, subset):
         s.answer([1, 2])
     with pytest.raises(ValueError, match="12 is not allowed"):
         s.answer([12] * cfg.acquire_per_step)
-
-
-def test_pressing_buttons_changes_the_record_and_the_curve(cfg, subset, tmp_path):
-    s = OracleSession(cfg, "bald", 0, out_dir=tmp_path, data=subset)
-    box = oracle_widget(s, references={"random": (np.array([20, 25]), np.array([0.9, 0.8]))})
-    first_curve = box.curve.value
-    truth = [int(c) for c in subset.y_train[s.queries]]
-    box.submit.click()  # nothing answered yet: refused, says so
-    assert "Answer every image first" in box.header.value and s.step == 0
-    for card, y in zip(box.grid.children, truth):
-        card.children[2].value = y  # the digit buttons under the image
-    box.submit.click()
-    assert s.step == 1 and s.record["history"][0]["answers"] == truth and s.record["history"][0]["oracle"] == "person"
-    saved = json.loads((tmp_path / "oracle-bald-seed0.json").read_text())
-    assert saved["history"][0]["answers"] == truth and len(saved["history"]) == 2
-    box.typed.value = "-" * cfg.acquire_per_step  # the keyboard path: skip all five
-    assert s.step == 2 and s.record["history"][1]["answers"] == [None] * cfg.acquire_per_step
-    box.typed.value = "12"  # wrong length: refused with a message
-    assert "Type 5 characters" in box.header.value and s.step == 2
-    assert box.curve.value[:4] == b"\x89PNG" and box.curve.value != first_curve  # the curve was redrawn
