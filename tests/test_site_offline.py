@@ -119,3 +119,18 @@ def test_built_pages_use_the_local_mathjax_and_widget_scripts():
                 assert re.search(rf'<script[^>]*src="[^"]*_static/widgets/{re.escape(name)}', html), (page, name)
         # one search field per page (the second, full-width bar is the theme-version bug)
         assert html.count("search-button-field") <= 1, page
+
+
+def test_built_pages_load_no_image_from_the_internet():
+    """The chapters' "Open In Colab" badge included: book/_ext/colab_badge.py points it at site_static/."""
+    bad, badges = [], 0
+    for page in _pages():
+        html = page.read_text(encoding="utf-8", errors="replace")
+        for src in re.findall(r'<img\b[^>]*\bsrc="([^"]*)"', html):
+            if re.match(r"(https?:)?//", src):
+                bad.append((page.relative_to(BUILD), src))
+            elif src.endswith("colab-badge.svg"):
+                badges += 1
+                assert (page.parent / src).resolve().is_file(), (page, src)
+    assert not bad, bad
+    assert badges >= len(list((ROOT / "notebooks").glob("*.ipynb"))), "a chapter lost its Colab badge"
