@@ -24,7 +24,8 @@ from .acquisition import (  # noqa: E402
 from .config import PRESETS, Config, get_preset, preset_from_env  # noqa: E402
 from .data import MNIST, Splits, load_mnist, make_splits, to_model_input  # noqa: E402
 from .data import rotate_images  # noqa: E402
-from .results import acquired_class_counts, device_summary, format_report, labels_to_reach, load_grid, load_run, load_runs, summarise  # noqa: E402
+from .analysis import acquired_class_counts, labels_to_reach, summarise  # noqa: E402
+from .results import device_summary, format_report, load_grid, load_run, load_runs  # noqa: E402
 
 _LAZY = {
     "BayesianCNN": "model",
@@ -35,6 +36,7 @@ _LAZY = {
     "plots": None,
     "book": None,
     "reference": None,
+    "analysis": None,
     "widgets": None,
     "toy": None,
     "oracle": None,

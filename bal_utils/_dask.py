@@ -37,7 +37,7 @@ from pathlib import Path
 from distributed import Client, LocalCluster, WorkerPlugin
 from tqdm.auto import tqdm
 
-from . import grid as _grid
+from .runtime import THREAD_VARS, pin_threads, run_one, thread_env
 
 #: The name our worker plugin is registered under (a second grid replaces it).
 PLUGIN_NAME = "bal_utils-thread-pinning"
@@ -58,7 +58,7 @@ class PinThreads(WorkerPlugin):
         self.threads = int(threads)
 
     def setup(self, worker=None):
-        _grid._thread_env(self.threads)
+        thread_env(self.threads)
         tqdm.set_lock(threading.RLock())  # not tqdm's default multiprocessing lock, which a killed worker would leak
 
 
@@ -72,7 +72,7 @@ def _pin_once(threads: int):
         if _pinned:
             return
         try:
-            _grid._pin_threads(threads)
+            pin_threads(threads)
         except RuntimeError as err:  # the runtime was started by something else in this worker
             warnings.warn(f"bal_utils: TensorFlow had already started in Dask worker process {os.getpid()}, so its thread counts stay as they were ({err})", stacklevel=2)
         from . import _backend  # noqa: F401  (starts the backend quietly)
@@ -88,12 +88,12 @@ def run_task(config_dict, acquisition, seed, out_dir, data_path, threads):
             "the output directory must be on a filesystem that every worker sees, at the same path"
         )
     _pin_once(threads)
-    return _grid._run_one(config_dict, acquisition, seed, out_dir, data_path)
+    return run_one(config_dict, acquisition, seed, out_dir, data_path)
 
 
 def worker_threads() -> dict:
     """On a worker (via ``client.run``): its thread variables and, if TensorFlow runs there, TF's counts."""
-    info = {var: os.environ.get(var) for var in _grid._THREAD_VARS}
+    info = {var: os.environ.get(var) for var in THREAD_VARS}
     info["pinned"] = _pinned[0] if _pinned else None
     if "tensorflow" in sys.modules and _pinned:
         import tensorflow as tf

@@ -1,258 +1,147 @@
-"""Acquisition functions: pure functions of MC dropout probabilities.
+"""The registry of acquisition functions: every name the loop, the command line, the plots and the book accept.
 
-Every function has one signature, ``f(probs, rng=None) -> scores``: ``probs``
-is shaped ``(T, N, C)`` -- T stochastic forward passes, N pool images, C
-classes, each row a probability vector -- and the scores are shaped ``(N,)``:
-higher means "label this one first". ``rng`` (a seed or a
-``numpy.random.Generator``) is used only by :func:`random_scores`, which reads
-nothing but N; the others ignore it. So a caller never special-cases
-``"random"``. A function that reads only the shape of ``probs`` says so with
-the attribute ``needs_predictions = False`` (see :func:`needs_predictions`),
-so that a loop can skip the T forward passes for it. The functions know
-nothing of models or data.
+Each entry (:class:`Acquisition`) holds a name, its display name and colour, and one
+function: a *score* ``f(probs, rng=None) -> (N,)`` from :mod:`bal_utils.scores` (the k
+highest scores are acquired) or a *batch selector* ``f(probs, k, rng=None) -> (k,)``
+from :mod:`bal_utils.batch` (the k images are chosen jointly). Calling an entry, or
+:func:`select`, gives the same result type for both, a :class:`CandidateBatch`, so a
+caller never branches on the kind.
 
-The scores are Monte Carlo *estimates*: ``max_entropy`` estimates the entropy
-of the predictive distribution with the mean of the T samples, and ``bald``
-is the plug-in estimate ``H[p̄] - mean_t H[p_t]`` of the mutual information,
-which is biased low for small T (it is exactly 0 at T = 1).
+Adding an acquisition function is one function (in ``scores.py`` or ``batch.py``) and
+one :class:`Acquisition` in :data:`REGISTRY`; the command line's choices, the plots'
+colours and legends, and ``tests/test_registry.py`` (every entry, one contract) follow.
 
-Logarithms are natural (nats). ``0 log 0`` is taken as 0, so probabilities
-that are exactly zero give finite scores (the original code used an unguarded
-``log2`` and produced NaN, which ``argsort`` then ranked first).
+This module sits above the scores and the selectors: neither imports it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable, NamedTuple, Optional
+
 import numpy as np
 
-__all__ = [
-    "ACQUISITIONS",
-    "bald",
-    "expected_entropy",
-    "get_acquisition",
-    "max_entropy",
-    "mean_std",
-    "needs_predictions",
-    "predictive_entropy",
-    "random_scores",
-    "select_top_k",
-    "validate_probs",
-    "variation_ratios",
-    "variation_ratios_mean",
-]
+from .batch import batch_bald, power_bald
+from .scores import (  # noqa: F401  (the scores are part of this module's public surface)
+    bald,
+    entropy,
+    expected_entropy,
+    max_entropy,
+    mean_std,
+    predictive_entropy,
+    random_scores,
+    select_top_k,
+    validate_probs,
+    variation_ratios,
+    variation_ratios_mean,
+)
 
-_SUM_TOL = 1e-3
+__all__ = ["ACQUISITIONS", "COLORS", "DISPLAY_NAMES", "REGISTRY", "Acquisition", "CandidateBatch", "get_acquisition",
+           "is_batch_acquisition", "known_acquisitions", "needs_predictions", "select", "select_top_k"]
 
 
-def validate_probs(probs, name: str = "probs") -> np.ndarray:
-    """Check that ``probs`` is a finite ``(T, N, C)`` array of probability rows.
+class CandidateBatch(NamedTuple):
+    """What every acquisition returns: the chosen positions (best or first picked first) and the scores.
 
-    Returns it as float64. Raises ``ValueError`` naming what is wrong.
+    ``scores`` holds the score of every candidate for a score function, and is ``None``
+    for a batch selector, which has no per-image score.
     """
-    arr = np.asarray(probs)
-    if arr.ndim != 3:
-        raise ValueError(f"{name} has shape {arr.shape}: expected 3 axes (T samples, N points, C classes)")
-    if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
-        raise ValueError(f"{name} has dtype {arr.dtype}: expected real numbers")
-    if min(arr.shape) == 0:
-        raise ValueError(f"{name} has shape {arr.shape}: expected T >= 1, N >= 1 and C >= 1")
-    arr = arr.astype(np.float64, copy=False)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinite values: expected probabilities in [0, 1]")
-    if arr.min() < 0 or arr.max() > 1 + _SUM_TOL:
-        raise ValueError(f"{name} has values in [{arr.min():.4g}, {arr.max():.4g}]: expected probabilities in [0, 1]")
-    sums = arr.sum(axis=-1)
-    worst = float(np.max(np.abs(sums - 1)))
-    if worst > _SUM_TOL:
-        raise ValueError(f"{name} rows sum to values up to {worst:.3g} away from 1: expected each (t, n) row to sum to 1 (tolerance {_SUM_TOL})")
-    return arr
+
+    indices: np.ndarray
+    scores: Optional[np.ndarray]
 
 
-def _entropy(p: np.ndarray) -> np.ndarray:
-    """Entropy over the last axis, with 0 log 0 = 0."""
-    safe = np.where(p > 0, p, 1.0)
-    return -np.sum(p * np.log(safe), axis=-1)
+@dataclass(frozen=True)
+class Acquisition:
+    """One acquisition function: a score (top-k) or a batch selector, and how the book shows it."""
+
+    name: str
+    display_name: str
+    color: str
+    score: Optional[Callable] = None
+    select_batch: Optional[Callable] = None
+    needs_predictions: bool = True  # False: reads only N (random), so no forward passes are needed
+
+    def __post_init__(self):
+        if (self.score is None) == (self.select_batch is None):
+            raise ValueError(f"acquisition {self.name!r}: give exactly one of score= and select_batch=")
+
+    @property
+    def is_batch(self) -> bool:
+        return self.select_batch is not None
+
+    @property
+    def function(self) -> Callable:
+        """The registered function: ``score(probs, rng=None)`` or ``select_batch(probs, k, rng=None)``."""
+        return self.select_batch if self.is_batch else self.score
+
+    def __call__(self, probs, k: int, rng=None) -> CandidateBatch:
+        """The ``k`` positions of ``probs`` ``(T, N, C)`` to acquire, as a :class:`CandidateBatch`."""
+        if self.is_batch:
+            return CandidateBatch(np.asarray(self.select_batch(probs, k, rng=rng), dtype=np.int64), None)
+        scores = self.score(probs, rng=rng)
+        return CandidateBatch(select_top_k(scores, k), scores)
 
 
-def predictive_entropy(probs) -> np.ndarray:
-    """H[p̄]: entropy of the mean prediction, shape ``(N,)``."""
-    p = validate_probs(probs)
-    return np.maximum(_entropy(p.mean(axis=0)), 0.0)
+def _batchbald(probs, k, rng=None):
+    return batch_bald(probs, k, rng=rng)
 
 
-def expected_entropy(probs) -> np.ndarray:
-    """(1/T) Σ_t H[p_t]: mean entropy of the T samples, shape ``(N,)``.
-
-    This is *not* the predictive entropy (a mistake one popular library makes);
-    it is the second term of BALD.
-    """
-    p = validate_probs(probs)
-    return np.maximum(_entropy(p).mean(axis=0), 0.0)
+def _power_bald(probs, k, rng=None):
+    return power_bald(probs, k, rng=rng)
 
 
-def max_entropy(probs, rng=None) -> np.ndarray:
-    """Max entropy acquisition: the predictive entropy H[p̄] (Shannon 1948).
+#: Every acquisition function, in the order legends and tables list them.
+REGISTRY = {a.name: a for a in (
+    Acquisition("bald", "BALD", "C0", score=bald),
+    Acquisition("variation_ratios", "Variation ratios", "C1", score=variation_ratios),
+    Acquisition("max_entropy", "Max entropy", "C2", score=max_entropy),
+    Acquisition("mean_std", "Mean STD", "C3", score=mean_std),
+    Acquisition("random", "Random", "0.4", score=random_scores, needs_predictions=False),
+    Acquisition("variation_ratios_mean", "Variation ratios (1 - max p̄)", "C4", score=variation_ratios_mean),
+    Acquisition("batchbald", "BatchBALD", "C5", select_batch=_batchbald),
+    Acquisition("power_bald", "PowerBALD", "C6", select_batch=_power_bald),
+)}
 
-    ``rng`` is ignored (one signature for every acquisition function).
-    """
-    return predictive_entropy(probs)
-
-
-def bald(probs, rng=None) -> np.ndarray:
-    """BALD (Houlsby et al. 2011): H[p̄] - (1/T) Σ_t H[p_t], in [0, H[p̄]].
-
-    The plug-in Monte Carlo estimate of the mutual information between the
-    label and the weights; biased low for small T (0 at T = 1). ``rng`` is ignored.
-    """
-    p = validate_probs(probs)
-    total = np.maximum(_entropy(p.mean(axis=0)), 0.0)
-    expected = np.maximum(_entropy(p).mean(axis=0), 0.0)
-    # Mathematically in [0, total] (Jensen); clip the float round-off.
-    return np.clip(total - expected, 0.0, total)
-
-
-def variation_ratios(probs, rng=None) -> np.ndarray:
-    """Variation ratios, the seed code's definition: Freeman's (1965) statistic of the T sampled labels.
-
-    ``1 - f_mode / T`` where ``f_mode`` counts how many of the T sampled argmax
-    labels equal the most common one. Ties in the argmax go to the lowest class,
-    so an exactly uniform prediction scores 0 (any noise makes it high).
-    The paper's definition, ``1 - max_c p̄_c``, is :func:`variation_ratios_mean`.
-    ``rng`` is ignored.
-    """
-    p = validate_probs(probs)
-    t, n, c = p.shape
-    labels = p.argmax(axis=-1)  # (T, N)
-    counts = np.zeros((n, c), dtype=np.int64)
-    np.add.at(counts, (np.broadcast_to(np.arange(n), (t, n)), labels), 1)
-    return 1.0 - counts.max(axis=1) / t
+#: The score functions by name, ``f(probs, rng=None) -> scores`` (views of :data:`REGISTRY`).
+ACQUISITIONS = {name: a.score for name, a in REGISTRY.items() if not a.is_batch}
+#: Display names for plots and tables.
+DISPLAY_NAMES = {name: a.display_name for name, a in REGISTRY.items()}
+#: Matplotlib colours, one per acquisition function.
+COLORS = {name: a.color for name, a in REGISTRY.items()}
 
 
-def variation_ratios_mean(probs, rng=None) -> np.ndarray:
-    """``1 - max_c p̄_c``: the paper's variation ratios, the lack of confidence of the MC predictive.
-
-    It differs from :func:`variation_ratios` (the seed code's mode count) and
-    is kept under its own name. ``rng`` is ignored.
-    """
-    p = validate_probs(probs)
-    return np.clip(1.0 - p.mean(axis=0).max(axis=-1), 0.0, 1.0)
-
-
-def mean_std(probs, rng=None) -> np.ndarray:
-    """Mean STD (Kampffmeyer et al. 2016; Kendall et al. 2015).
-
-    ``(1/C) Σ_c sqrt(E_t[p_c²] - E_t[p_c]²)``: the standard deviation over the
-    T samples of each class probability, averaged over classes. The original
-    script took the deviation of a single value, so every score was 0.
-    ``rng`` is ignored.
-    """
-    p = validate_probs(probs)
-    # Two-pass std (not E[p²] - E[p]², whose round-off makes identical samples score ~1e-9).
-    return p.std(axis=0).mean(axis=-1)
-
-
-def random_scores(probs, rng=None) -> np.ndarray:
-    """Uniform random scores: the random-acquisition baseline.
-
-    Only N, the second axis of ``probs`` ``(T, N, C)``, is read (the values are
-    still validated), so a placeholder such as ``np.ones((1, N, 1))`` will do:
-    see :func:`needs_predictions`. ``rng`` is a ``numpy.random.Generator`` or
-    a seed; the scores are ``rng.random(N)``.
-    """
-    n = validate_probs(probs).shape[1]
-    return np.random.default_rng(rng).random(n)
-
-
-random_scores.needs_predictions = False
-
-
-#: Registry of acquisition functions by name, all ``f(probs, rng=None) -> scores``.
-ACQUISITIONS = {
-    "max_entropy": max_entropy,
-    "bald": bald,
-    "variation_ratios": variation_ratios,
-    "variation_ratios_mean": variation_ratios_mean,
-    "mean_std": mean_std,
-    "random": random_scores,
-}
-
-#: Human-readable names for plots and tables.
-DISPLAY_NAMES = {
-    "max_entropy": "Max entropy",
-    "bald": "BALD",
-    "variation_ratios": "Variation ratios",
-    "variation_ratios_mean": "Variation ratios (1 - max p̄)",
-    "mean_std": "Mean STD",
-    "random": "Random",
-    "batchbald": "BatchBALD",
-    "power_bald": "PowerBALD",
-}
-
-
-def get_acquisition(name: str):
-    """The acquisition function registered under ``name``.
-
-    A score function ``f(probs, rng=None) -> scores`` from :data:`ACQUISITIONS`,
-    or a batch selector ``f(probs, k, rng=None) -> positions`` from
-    :data:`bal_utils.batch.BATCH_ACQUISITIONS` (see :func:`is_batch_acquisition`).
-    Raises ``ValueError`` listing the known names when ``name`` is unknown.
-    """
-    from .batch import BATCH_ACQUISITIONS
-
+def _entry(name) -> Acquisition:
     try:
-        return ACQUISITIONS[name] if name in ACQUISITIONS else BATCH_ACQUISITIONS[name]
+        return REGISTRY[name]
     except (KeyError, TypeError):
         raise ValueError(f"acquisition={name!r} is not known; known: {known_acquisitions()}") from None
 
 
-def known_acquisitions() -> list:
-    """Every acquisition name: score functions and batch selectors."""
-    from .batch import BATCH_ACQUISITIONS
+def get_acquisition(name: str) -> Callable:
+    """The function registered under ``name``: a score ``f(probs, rng=None)`` or a batch selector ``f(probs, k, rng=None)``.
 
-    return sorted([*ACQUISITIONS, *BATCH_ACQUISITIONS])
+    Raises ``ValueError`` listing the known names when ``name`` is unknown. To acquire
+    without caring which kind it is, use :func:`select`.
+    """
+    return _entry(name).function
+
+
+def select(name: str, probs, k: int, rng=None) -> CandidateBatch:
+    """Acquire ``k`` of the ``N`` candidates of ``probs`` ``(T, N, C)`` with the function ``name``."""
+    return _entry(name)(probs, k, rng=rng)
+
+
+def known_acquisitions() -> list:
+    """Every acquisition name, sorted."""
+    return sorted(REGISTRY)
 
 
 def is_batch_acquisition(name: str) -> bool:
     """Whether ``name`` picks its k images jointly (BatchBALD, PowerBALD) instead of by top-k scores."""
-    from .batch import BATCH_ACQUISITIONS
-
-    get_acquisition(name)
-    return name in BATCH_ACQUISITIONS
+    return _entry(name).is_batch
 
 
 def needs_predictions(name: str) -> bool:
-    """Whether the acquisition function ``name`` reads the values of ``probs`` (random does not).
-
-    A loop may then hand a placeholder ``np.ones((1, N, 1))`` instead of
-    running T forward passes. Raises ``ValueError`` for an unknown name.
-    """
-    return bool(getattr(get_acquisition(name), "needs_predictions", True))
-
-
-def select_top_k(scores, k: int) -> np.ndarray:
-    """Positions of the k highest scores, best first.
-
-    Ties are broken deterministically by position (the lower position wins),
-    so equal scores give the same choice on every machine. Raises
-    ``ValueError`` for NaN scores or a ``k`` outside ``[1, N]``.
-    """
-    s = np.asarray(scores, dtype=np.float64)
-    if s.ndim != 1:
-        raise ValueError(f"scores has shape {s.shape}: expected one axis (N,)")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise ValueError(f"k={k!r} is not allowed: expected an integer in [1, {len(s)}]")
-    if not 1 <= k <= len(s):
-        raise ValueError(f"k={k} is out of range: expected an integer in [1, N={len(s)}] (fewer pool points than k?)")
-    if np.isnan(s).any():
-        raise ValueError("scores contain NaN: an acquisition function must return finite scores")
-    # Stable sort on -score: equal scores keep their order of position.
-    return np.argsort(-s, kind="stable")[:k]
-
-
-def __getattr__(name):
-    """``bal_utils.acquisition.batch_bald`` and friends: the batch-aware selectors live in :mod:`bal_utils.batch`."""
-    if name in ("batch_bald", "stochastic_batch", "power_bald", "joint_mutual_information"):
-        from . import batch
-
-        return getattr(batch, name)
-    raise AttributeError(f"module 'bal_utils.acquisition' has no attribute {name!r}")
+    """Whether ``name`` reads the values of ``probs`` (random does not: a loop may skip the T forward passes)."""
+    return _entry(name).needs_predictions

@@ -22,16 +22,16 @@ often carry the same information (near-duplicates, one confusing style).
   the Gumbel-top-k trick. As beta grows it becomes top-k.
 
 Both are selectors, ``f(probs, k, rng=None) -> indices`` in the order picked;
-:data:`BATCH_ACQUISITIONS` registers them for the loop and the command line.
+the registry of :mod:`bal_utils.acquisition` names them for the loop and the command line.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .acquisition import _entropy, bald, validate_probs
+from .scores import bald, entropy, validate_probs
 
-__all__ = ["BATCH_ACQUISITIONS", "batch_bald", "inclusion_frequency", "joint_mutual_information", "power_bald", "stochastic_batch"]
+__all__ = ["batch_bald", "inclusion_frequency", "joint_mutual_information", "power_bald", "stochastic_batch"]
 
 #: Label configurations kept by :func:`batch_bald`: exact enumeration while
 #: ``C ** (n - 1)`` is at most this many, sampled configurations beyond.
@@ -58,8 +58,8 @@ def joint_mutual_information(probs, indices) -> float:
     joint = np.ones((t, 1))
     for i in indices:
         joint = (joint[:, :, None] * p[:, i, None, :]).reshape(t, -1)
-    h_joint = float(_entropy(joint.mean(axis=0)))
-    return h_joint - float(sum(_entropy(p[:, i]).mean() for i in indices))
+    h_joint = float(entropy(joint.mean(axis=0)))
+    return h_joint - float(sum(entropy(p[:, i]).mean() for i in indices))
 
 
 def batch_bald(probs, k: int, *, n_configurations: int = N_CONFIGURATIONS, rng=None) -> np.ndarray:
@@ -94,7 +94,7 @@ def batch_bald(probs, k: int, *, n_configurations: int = N_CONFIGURATIONS, rng=N
     if isinstance(n_configurations, bool) or not isinstance(n_configurations, (int, np.integer)) or n_configurations < 1:
         raise ValueError(f"n_configurations={n_configurations!r} is not allowed: expected an integer >= 1")
     rng = np.random.default_rng(rng)
-    cond = _entropy(p).mean(axis=0)  # E_w H(y_i | w), (N,)
+    cond = entropy(p).mean(axis=0)  # E_w H(y_i | w), (N,)
     flat = p.reshape(t, n * c).astype(np.float32)  # the big products in float32: half the time
     chosen = [int(np.argmax(bald(p)))]
     configs = (p[:, chosen[0], :]).copy()  # (T, M): p_t(configuration) for the batch so far
@@ -217,15 +217,3 @@ def inclusion_frequency(scores, k: int, *, mode: str = "power", beta: float = 1.
 def power_bald(probs, k: int, *, beta: float = 1.0, rng=None) -> np.ndarray:
     """PowerBALD: :func:`stochastic_batch` of the BALD scores, ``mode="power"``."""
     return stochastic_batch(bald(probs), k, mode="power", beta=beta, rng=rng)
-
-
-def _batch_bald_selector(probs, k, rng=None):
-    return batch_bald(probs, k, rng=rng)
-
-
-def _power_bald_selector(probs, k, rng=None):
-    return power_bald(probs, k, rng=rng)
-
-
-#: Batch acquisitions by name: ``select(probs, k, rng=None) -> k positions``.
-BATCH_ACQUISITIONS = {"batchbald": _batch_bald_selector, "power_bald": _power_bald_selector}

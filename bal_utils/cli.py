@@ -16,10 +16,16 @@ import argparse
 import os
 import shlex
 import signal
-import subprocess
 import sys
 import threading
 from pathlib import Path
+
+from .acquisition import known_acquisitions
+from .config import Config, get_preset
+from .data import ENV_VAR, load_mnist
+from .grid import CONNECT_TIMEOUT, run_grid
+from .loop import run_active_learning
+from .results import commit_run_file, format_report, load_run, load_runs, run_filename
 
 
 def _parser():
@@ -37,8 +43,9 @@ def _parser():
 
     run = sub.add_parser("run", help="run or resume one active-learning run")
     common(run)
-    run.add_argument("--acquisition", required=True, help="max_entropy, bald, variation_ratios, variation_ratios_mean, mean_std, random, or the batch acquisitions batchbald and power_bald")
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--acquisition", required=True, choices=known_acquisitions(), metavar="ACQUISITION",
+                     help=f"one of {', '.join(known_acquisitions())}")
+    run.add_argument("--seed", type=_seed, default=0, help="an integer >= 0 (default: 0)")
 
     grid = sub.add_parser("grid", help="run or resume every (acquisition, seed) pair of a preset")
     common(grid)
@@ -63,34 +70,25 @@ def _parser():
     return p
 
 
-def parse_override(text: str) -> tuple:
-    """``"FIELD=VALUE"`` -> ``(field, value)`` typed like the :class:`~bal_utils.config.Config` field."""
-    import dataclasses
-
-    from .config import Config
-
-    fields = {f.name: str(f.type) for f in dataclasses.fields(Config)}
-    name, sep, value = text.partition("=")
-    name, value = name.strip(), value.strip()
-    if not sep or not name:
-        raise ValueError(f"--set {text!r}: expected FIELD=VALUE, for example epochs=150")
-    if name not in fields:
-        raise ValueError(f"--set {text!r}: unknown field {name!r}; allowed: {sorted(fields)}")
-    kind = fields[name]
-    if value.lower() == "none" and "None" in kind:
-        return name, None
+def _seed(text: str) -> int:
     try:
-        if kind.startswith("tuple"):
-            items = [v.strip() for v in value.split(",") if v.strip()]
-            item_type = type(Config.__dataclass_fields__[name].default[0])  # seeds: int, acquisitions: str
-            return name, tuple(item_type(v) for v in items)
-        if kind.startswith("int"):
-            return name, int(value)
-        if kind.startswith("float"):
-            return name, float(value)
+        value = int(text)
     except ValueError:
-        raise ValueError(f"--set {text!r}: {name} must be {kind}, got {value!r}") from None
-    return name, value
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: expected an integer >= 0")
+    return value
+
+
+def parse_override(text: str) -> tuple:
+    """``"FIELD=VALUE"`` -> ``(field, value)``, typed by :meth:`~bal_utils.config.Config.parse_field`."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise ValueError(f"--set {text!r}: expected FIELD=VALUE, for example epochs=150")
+    try:
+        return name.strip(), Config.parse_field(name.strip(), value)
+    except ValueError as err:
+        raise ValueError(f"--set {text!r}: {err}") from None
 
 
 def parse_errors(text: str) -> tuple:
@@ -121,7 +119,6 @@ def _check_out(out):
 
 def _load_data(config, data_path):
     """Load the data up front so that a bad ``--data`` or ``$BAL_MNIST`` is one line, not a worker's traceback."""
-    from .data import ENV_VAR, load_mnist
 
     try:
         return load_mnist(config.dataset, data_path)
@@ -134,12 +131,28 @@ def _load_data(config, data_path):
 
 
 def _config(args):
-    from .config import get_preset
 
     overrides = dict(parse_override(t) for t in args.overrides)
     if args.steps is not None:
         overrides["n_steps"] = args.steps
-    return get_preset(args.preset, **overrides)
+    try:
+        return get_preset(args.preset, **overrides)
+    except ValueError as err:
+        text = str(err)
+        if args.steps is not None and text.startswith(f"n_steps={args.steps}"):
+            raise ValueError(f"--steps {args.steps}{text[len(f'n_steps={args.steps}'):]}") from None
+        if text.startswith("preset="):
+            raise ValueError(f"--preset {args.preset}: {text.split(': ', 1)[1]}") from None
+        raise
+
+
+def _complete(path, config) -> bool:
+    try:
+        record = load_run(path)
+    except ValueError:
+        return False
+    return record["status"] == "complete" and record["config"]["n_steps"] >= config.n_steps and \
+        record["acquisition"] in config.acquisitions and record["seed"] in config.seeds
 
 
 def _check_executor_options(args):
@@ -147,13 +160,6 @@ def _check_executor_options(args):
         raise ValueError(f"{'--scheduler' if args.scheduler is not None else '--connect-timeout'} is for --executor dask")
     if args.connect_timeout is not None and not args.connect_timeout > 0:
         raise ValueError(f"--connect-timeout {args.connect_timeout}: expected a number of seconds > 0")
-
-
-def _git_commit_file(path):
-    where = os.path.dirname(os.path.abspath(str(path)))
-    name = os.path.basename(str(path))
-    subprocess.run(["git", "add", name], cwd=where, check=False)
-    subprocess.run(["git", "commit", "-q", "-m", f"Add results: {name}", "--", name], cwd=where, check=False)
 
 
 class _NoteSigint:
@@ -198,7 +204,6 @@ def main(argv=None) -> int:
     if args.command == "report":
         print("interrupted", file=sys.stderr)
     else:
-        from .results import run_filename
 
         saved = Path(args.out) / run_filename(args.acquisition, args.seed) if args.command == "run" else Path(args.out)
         print(
@@ -211,10 +216,14 @@ def main(argv=None) -> int:
 
 def _main(args) -> int:
     if args.command == "report":
-        from .results import format_report, load_runs
 
         errors = parse_errors(args.errors)
-        print(format_report(load_runs(args.directory, skip_bad=True), errors))
+        if not Path(args.directory).is_dir():
+            raise ValueError(f"report {args.directory}: no such directory")
+        runs = load_runs(args.directory, skip_bad=True)
+        if not runs:
+            raise ValueError(f"report {args.directory}: no readable run file there (<acquisition>-seed<seed>.json)")
+        print(format_report(runs, errors))
         return 0
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if args.command == "grid":
@@ -223,7 +232,6 @@ def _main(args) -> int:
     _check_out(args.out)
     data = _load_data(config, args.data)  # fails early, in one line
     if args.command == "run":
-        from .loop import run_active_learning
 
         record = run_active_learning(config, args.acquisition, args.seed, out_dir=args.out, data=data)
         last = record["history"][-1]
@@ -233,15 +241,20 @@ def _main(args) -> int:
             f"{record['wall_seconds']:.0f} s in all"
         )
         return 0
-    from .grid import CONNECT_TIMEOUT, run_grid
 
     del data  # the workers load their own
+    total = len(config.seeds) * len(config.acquisitions)
+    complete = [p for p in Path(args.out).glob("*-seed*.json") if _complete(p, config)]
+    if len(complete) == total:
+        print(f"grid {config.name}: already complete in {args.out} ({total} of {total} runs); nothing to do. "
+              f"Extend it with more steps (--steps N), or see it with: python -m bal_utils report {args.out}")
+        return 0
     dask_options = {}
     if args.executor == "dask":
         timeout = CONNECT_TIMEOUT if args.connect_timeout is None else args.connect_timeout
         dask_options = dict(executor="dask", scheduler=args.scheduler, connect_timeout=timeout)
     done = run_grid(config, args.out, workers=args.workers, threads_per_worker=args.threads, data_path=args.data,
-                    on_run_done=_git_commit_file if args.commit else None, chunk=args.chunk, **dask_options)
+                    on_run_done=commit_run_file if args.commit else None, chunk=args.chunk, **dask_options)
     for acq, seed, seconds in done:
         print(f"{acq} seed {seed}: {seconds:.0f} s")
     return 0

@@ -1,4 +1,4 @@
-"""Experiment configuration: one frozen dataclass and three named presets.
+"""Experiment configuration: one frozen dataclass and its named presets.
 
 Every field is validated once, at construction, and a bad value raises
 ``ValueError`` naming the field, the value and what is allowed.
@@ -36,12 +36,15 @@ Presets
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from .acquisition import known_acquisitions
 
 #: Names of the data sets that :func:`bal_utils.data.load_mnist` knows.
 DATASETS = ("mnist", "mnist-subset")
-#: How an epoch is cut into mini-batches (see ``bal_utils.model._Schedule``).
+#: How an epoch is cut into mini-batches (see ``bal_utils.model.BatchSchedule``).
 BATCHINGS = ("balanced", "keras")
 #: Weight initialisations (see ``bal_utils.model.init_limits``).
 INITS = ("keras3", "keras0")
@@ -196,8 +199,51 @@ class Config:
         return self.n_initial + self.n_steps * self.acquire_per_step
 
     def replace(self, **changes) -> "Config":
-        """A copy with some fields changed (validated like a new one)."""
+        """A copy with some fields changed (validated like a new one); an unknown field raises ``ValueError``."""
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ValueError(f"unknown config field(s) {unknown}; allowed: {sorted(known)}")
         return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def parse_field(cls, name: str, text: str):
+        """The value of field ``name`` written as text (the command line's ``--set name=text``).
+
+        Typed like the field's default: ``true``/``false`` for a bool, a comma-separated list
+        for ``seeds`` and ``acquisitions``, ``none`` for a field that may be None, and JSON
+        (``{"bald": {"dense_units": 256}}``) for ``per_acquisition``. The value is validated
+        when a config is built with it.
+        """
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        if name not in fields:
+            raise ValueError(f"unknown config field {name!r}; allowed: {sorted(fields)}")
+        default, text = fields[name].default, text.strip()
+        if text.lower() == "none" and "None" in str(fields[name].type):
+            return None
+        expected = {bool: "true or false", int: "an integer", float: "a number"}
+        try:
+            if name == "per_acquisition":
+                value = json.loads(text) if text else {}
+                if not isinstance(value, dict):
+                    raise ValueError
+                return value
+            if isinstance(default, bool):
+                return {"true": True, "false": False}[text.lower()]
+            if isinstance(default, tuple):
+                item = type(cls.__dataclass_fields__[name].default[0])  # seeds: int, acquisitions: str
+                return tuple(item(v.strip()) for v in text.split(",") if v.strip())
+            if isinstance(default, (int, float)) or default is None:
+                kind = int if isinstance(default, int) or (default is None and "int" in str(fields[name].type)) else float
+                return kind(text)
+        except (ValueError, KeyError, json.JSONDecodeError):
+            what = {"per_acquisition": 'a JSON mapping such as {"bald": {"dense_units": 256}}',
+                    "seeds": "comma-separated integers", "acquisitions": "comma-separated names"}.get(name)
+            if what is None:
+                kind = type(default) if default is not None else (int if "int" in str(fields[name].type) else float)
+                what = expected.get(kind, kind.__name__)
+            raise ValueError(f"{name}={text!r} is not allowed: expected {what}") from None
+        return text
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dictionary of every field."""
@@ -312,8 +358,6 @@ def _validate(cfg: Config) -> None:
     _check_float(cfg, "repeat_noise_std", 0.0, 10.0)
     if not isinstance(cfg.warm_start, bool):
         raise ValueError(f"warm_start={cfg.warm_start!r} is not allowed: expected True or False")
-    from .acquisition import known_acquisitions  # local import: acquisition does not need config
-
     known = known_acquisitions()
     for acq, changes in cfg.per_acquisition:
         if acq not in known:

@@ -17,18 +17,14 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing as mp
-import os
-import signal
-import threading
-import time
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from .config import Config
-from .results import load_run, run_filename
+from .runtime import init_worker, run_one, steps_done
+from .results import run_filename
 
-_THREAD_VARS = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 #: Where the grid's runs execute: worker processes on this machine, or Dask tasks.
 EXECUTORS = ("local", "dask")
 #: Dask: retries of a run that raised (each resumes from its file).
@@ -56,63 +52,7 @@ def grid_jobs(config: Config):
     return [(acq, seed) for seed in config.seeds for acq in config.acquisitions]
 
 
-def _steps_done(path: Path) -> int:
-    try:
-        return len(load_run(path)["history"])
-    except ValueError:
-        return 0
-
-
-def _thread_env(threads: int):
-    """Set the thread-count environment variables that TensorFlow and XLA read when their runtime starts.
-
-    Cheap (imports nothing); effective only before the backend's first operation in this process.
-    """
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")
-    if threads:
-        for var in _THREAD_VARS:
-            os.environ[var] = str(threads)
-        flag = f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'}"
-        others = [f for f in os.environ.get("XLA_FLAGS", "").split() if not f.startswith("--xla_cpu_multi_thread_eigen=")]
-        os.environ["XLA_FLAGS"] = " ".join(others + [flag])
-
-
-def _pin_threads(threads: int):
-    """Pin this process's backend to ``threads`` threads (0: leave the default), before its runtime starts.
-
-    Raises ``RuntimeError`` (from TensorFlow) if the runtime has already started with other counts.
-    """
-    _thread_env(threads)
-    if threads:
-        from ._quiet import quiet_fd2
-
-        with quiet_fd2():  # thread counts must be set before the runtime starts
-            import keras
-
-            if keras.backend.backend() == "tensorflow":
-                import tensorflow as tf
-
-                tf.config.threading.set_intra_op_parallelism_threads(threads)
-                tf.config.threading.set_inter_op_parallelism_threads(threads)
-
-
-def _init_worker(threads: int):
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
-    tqdm.set_lock(threading.RLock())  # not tqdm's default multiprocessing lock, which a stopped worker would leak
-    _pin_threads(threads)
-    from . import _backend  # noqa: F401  (starts the backend quietly)
-
-
-def _run_one(config_dict, acquisition, seed, out_dir, data_path, until_step=None):
-    from .loop import run_active_learning
-
-    t0 = time.perf_counter()
-    run_active_learning(Config.from_dict(config_dict), acquisition, seed, out_dir=out_dir, data_path=data_path,
-                        until_step=until_step, progress=False)
-    return acquisition, seed, time.perf_counter() - t0
-
-
-class _Scheduler:
+class _RunQueue:
     """Which run a free worker takes next: the least advanced one not in progress (ties: seed-major order)."""
 
     def __init__(self, jobs, paths, n_records, chunk):
@@ -121,7 +61,7 @@ class _Scheduler:
         self.seconds = {}
 
     def steps(self, job):
-        return _steps_done(self.paths[job])
+        return steps_done(self.paths[job])
 
     def next(self):
         """``(job, until_step)``, or ``None`` when no run is left to start."""
@@ -221,7 +161,7 @@ def run_grid(
     jobs = grid_jobs(config)
     paths = {job: out_dir / run_filename(*job) for job in jobs}
     total = len(jobs) * (config.n_steps + 1)
-    todo = [job for job in jobs if _steps_done(paths[job]) < config.n_steps + 1]
+    todo = [job for job in jobs if steps_done(paths[job]) < config.n_steps + 1]
     done = []
     if executor == "dask":
         if not todo:  # nothing to run: no cluster needed
@@ -235,12 +175,12 @@ def run_grid(
         except BaseException:
             _dask.close(connection)
             raise
-    bar = tqdm(total=total, initial=sum(_steps_done(p) for p in paths.values()), desc=f"grid {config.name}", unit="step", disable=not progress)
+    bar = tqdm(total=total, initial=sum(steps_done(p) for p in paths.values()), desc=f"grid {config.name}", unit="step", disable=not progress)
     try:
         if executor == "dask":
 
             def update():
-                bar.n = sum(_steps_done(p) for p in paths.values())
+                bar.n = sum(steps_done(p) for p in paths.values())
                 bar.refresh()
 
             def finished(result):
@@ -250,7 +190,7 @@ def run_grid(
 
             _dask.run_on_dask(connection, config, out_dir, todo, threads=threads_per_worker, data_path=data_path, retries=retries, update=update, finished=finished)
             return done
-        plan = _Scheduler(jobs, paths, config.n_steps + 1, chunk)
+        plan = _RunQueue(jobs, paths, config.n_steps + 1, chunk)
 
         def piece_done(job, seconds):
             if plan.finished(job, seconds):
@@ -261,25 +201,25 @@ def run_grid(
         if workers == 0:
             while (nxt := plan.next()) is not None:
                 (acq, seed), until = nxt
-                piece_done((acq, seed), _run_one(config.to_dict(), acq, seed, out_dir, data_path, until)[2])
-                bar.n = sum(_steps_done(p) for p in paths.values())
+                piece_done((acq, seed), run_one(config.to_dict(), acq, seed, out_dir, data_path, until)[2])
+                bar.n = sum(steps_done(p) for p in paths.values())
                 bar.refresh()
             return done
         ctx = mp.get_context("spawn")
-        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(threads_per_worker,))
+        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker, initargs=(threads_per_worker,))
         try:
             futures = {}
             while True:
                 while len(futures) < workers and (nxt := plan.next()) is not None:
                     (acq, seed), until = nxt
-                    futures[pool.submit(_run_one, config.to_dict(), acq, seed, str(out_dir), data_path, until)] = (acq, seed)
+                    futures[pool.submit(run_one, config.to_dict(), acq, seed, str(out_dir), data_path, until)] = (acq, seed)
                 if not futures:
                     break
                 finished, _ = cf.wait(futures, timeout=5, return_when=cf.FIRST_COMPLETED)
                 for fut in finished:
                     job = futures.pop(fut)
                     piece_done(job, fut.result()[2])  # re-raises a worker's error here
-                bar.n = sum(_steps_done(p) for p in paths.values())
+                bar.n = sum(steps_done(p) for p in paths.values())
                 bar.refresh()
         except BaseException:  # Ctrl-C or a worker's error: stop now; every run file holds its finished steps
             for proc in list((pool._processes or {}).values()):  # Python 3.14 has pool.terminate_workers()

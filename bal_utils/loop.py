@@ -26,7 +26,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import __version__
-from .acquisition import get_acquisition, is_batch_acquisition, needs_predictions, select_top_k
+from .acquisition import needs_predictions, select
 from .config import Config
 from .data import load_mnist, make_splits, repeat_pool, to_model_input
 from .results import SCHEMA, atomic_write_json, git_commit, load_run, machine_info, now_iso, remove_stale_temporaries, run_filename
@@ -62,7 +62,7 @@ def acquire(model, x_train, pool, config: Config, acquisition: str, seed: int, s
     scores : array of the scores of the candidates (None for a batch acquisition such as BatchBALD)
     candidates : array of the scored training indices
     """
-    fn = get_acquisition(acquisition)
+    needs_predictions(acquisition)  # fails early, listing the known names
     rng = np.random.default_rng([int(seed), int(step), 0x5C0])
     if config.pool_subset is None or config.pool_subset >= len(pool):
         candidates = np.asarray(pool)
@@ -79,11 +79,8 @@ def acquire(model, x_train, pool, config: Config, acquisition: str, seed: int, s
         probs = model.predict(to_model_input(x_train[candidates]))[None]
     else:
         probs = model.mc_predict(to_model_input(x_train[candidates]), config.mc_samples, seed=rng, masks=config.mc_masks)
-    if is_batch_acquisition(acquisition):  # the k images are chosen jointly; no per-image scores
-        return candidates[fn(probs, config.acquire_per_step, rng=rng)], None, candidates
-    scores = fn(probs, rng=rng)
-    chosen = candidates[select_top_k(scores, config.acquire_per_step)]
-    return chosen, scores, candidates
+    picked = select(acquisition, probs, config.acquire_per_step, rng=rng)
+    return candidates[picked.indices], picked.scores, candidates
 
 
 def _new_record(config, acquisition, seed, data):
@@ -119,7 +116,12 @@ def _check_resumable(record, config, acquisition, seed, data, path):
     mine = _effective(config.to_dict())
     theirs = _effective(Config.from_dict(record["config"]).to_dict())  # files from before a field existed get its default
     diff = sorted(k for k in mine if mine[k] != theirs.get(k))
-    if diff:
+    if diff == ["n_steps"] and mine["n_steps"] < theirs["n_steps"]:
+        raise ValueError(
+            f"results file {path} was made with n_steps={theirs['n_steps']}: a run cannot be shortened; "
+            f"ask for n_steps >= {theirs['n_steps']} (the file holds its first steps), or use another output directory"
+        )
+    if diff and diff != ["n_steps"]:
         raise ValueError(
             f"results file {path} was made with a different config (fields {diff}); "
             "use another output directory, or delete the file to start again"
@@ -172,7 +174,7 @@ def run_active_learning(
 
     if not isinstance(config, Config):
         raise ValueError(f"config must be a bal_utils.Config, got {type(config).__name__}")
-    get_acquisition(acquisition)  # fails early, listing the known names
+    needs_predictions(acquisition)  # fails early, listing the known names
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed={seed!r} is not allowed: expected an integer >= 0")
     seed = int(seed)
@@ -184,6 +186,13 @@ def run_active_learning(
     if path is not None and path.exists():
         record = load_run(path)
         _check_resumable(record, config, acquisition, seed, data, path)
+        if record["config"]["n_steps"] < config.n_steps:  # more steps: the file is the checkpoint, extend it
+            old_steps = record["config"]["n_steps"]
+            if len(record["history"]) == old_steps + 1:  # the last record acquired nothing: redo that step
+                record["history"].pop()
+            record["config"] = config.to_dict()
+            record["status"] = "running"
+            record["provenance"].setdefault("extended", []).append({"from_n_steps": old_steps, "time": now_iso()})
     else:
         record = _new_record(config, acquisition, seed, data)
 

@@ -115,7 +115,7 @@ def build_trunk(crop: bool = True, name: str = "trunk", architecture: str = "see
     return keras.Sequential(stack, name=name)
 
 
-class _Schedule:
+class BatchSchedule:
     """All epochs of one training run as one sequence of mini-batches.
 
     Each epoch is a fresh permutation of the N images cut into
@@ -156,7 +156,7 @@ class _Schedule:
 
 
 class _AsKerasDataset(keras.utils.PyDataset):
-    """A :class:`_Schedule` as one Keras epoch, for ``fit``."""
+    """A :class:`BatchSchedule` as one Keras epoch, for ``fit``."""
 
     def __init__(self, schedule):
         super().__init__()
@@ -309,11 +309,11 @@ class BayesianCNN:
         """Train (without resetting) on ``x (N, 28, 28, 1)`` float32 and labels ``y (N,)``.
 
         Sets the weight decay to c / N first. The mini-batch order is drawn
-        from ``seed``; ``batching`` says how an epoch is cut (:class:`_Schedule`).
+        from ``seed``; ``batching`` says how an epoch is cut (:class:`BatchSchedule`).
         """
         self.set_weight_decay(len(x))
         rng = np.random.default_rng([int(seed), 0xBA7C4])
-        train_on_schedule(self.network, _Schedule(x, np.asarray(y), epochs, batch_size, rng, batching))
+        train_on_schedule(self.network, BatchSchedule(x, np.asarray(y), epochs, batch_size, rng, batching))
 
     def predict(self, x, batch_size: int = 1024) -> np.ndarray:
         """Deterministic prediction (dropout off): probabilities ``(N, 10)``."""

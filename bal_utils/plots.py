@@ -5,18 +5,8 @@ from __future__ import annotations
 import numpy as np
 import matplotlib.pyplot as plt
 
-from .acquisition import DISPLAY_NAMES
-
-COLORS = {
-    "bald": "C0",
-    "variation_ratios": "C1",
-    "max_entropy": "C2",
-    "mean_std": "C3",
-    "random": "0.4",
-    "variation_ratios_mean": "C4",
-    "batchbald": "C5",
-    "power_bald": "C6",
-}
+from .acquisition import COLORS, DISPLAY_NAMES
+from .analysis import acquired_class_counts, aligned, by_acquisition, curve, mean_curves, repeated_acquisitions, seed_sd
 
 
 def _name(acq):
@@ -25,10 +15,7 @@ def _name(acq):
 
 def _by_acquisition(runs, value):
     """``{acquisition: [value(run), ...]}`` in the order of :data:`COLORS` (others last)."""
-    groups = {}
-    for run in runs:
-        groups.setdefault(run["acquisition"], []).append(value(run))
-    return _in_color_order(groups)
+    return _in_color_order(by_acquisition(runs, value))
 
 
 def _in_color_order(by_name: dict) -> dict:
@@ -58,12 +45,6 @@ def image_grid(images, titles=None, ncols: int = 10, size: float = 1.1, suptitle
     return fig
 
 
-def _aligned(pairs):
-    """``[(n, values), ...]`` from several seeds -> ``(n, values (seeds, steps))`` cut to the shortest run."""
-    length = min(len(n) for n, _ in pairs)
-    return np.asarray(pairs[0][0][:length]), np.stack([np.asarray(v[:length]) for _, v in pairs])
-
-
 def _seeds_label(acq, n_seeds):
     return f"{_name(acq)} ({n_seeds} seed{'s' if n_seeds > 1 else ''})"
 
@@ -74,11 +55,10 @@ def plot_learning_curves(runs, ax=None, errors_pct=True, title=None):
     ``runs`` are run records (see :mod:`bal_utils.results`); the line is the
     mean over seeds and the band mean ± one sample standard deviation over seeds.
     """
-    from .results import curve, seed_sd
 
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4.5))
     for acq, curves in _by_acquisition(runs, curve).items():
-        n, err = _aligned(curves)
+        n, err = aligned(curves)
         err = err * (100 if errors_pct else 1)
         mean, std = err.mean(0), seed_sd(err)
         color = COLORS.get(acq)
@@ -102,7 +82,6 @@ def plot_acquired_classes(runs, steps: int = 10, ax=None):
     over the function's seeds. A balanced row means the function explores all
     classes; empty columns show classes it never asked about.
     """
-    from .results import acquired_class_counts
 
     groups = _by_acquisition(runs, lambda run: acquired_class_counts(run, steps))
     names = list(groups)
@@ -216,8 +195,6 @@ def plot_protocol_study(baseline, study: dict, reference=None, first: int = 11, 
     and acquisition function, the bar is the test error averaged over the
     first ``first`` points of the curve (and over seeds), with one dot per seed.
     """
-    from .reference import mean_curves
-    from .results import curve
 
     groups = {"unchanged (paper preset)": baseline, **study}
     width = 0.8 / len(acquisitions)
@@ -287,11 +264,10 @@ def plot_batch_choice(probs, origin, picks: dict):
 
 def plot_repeated_acquisitions(runs, ax=None):
     """Repeated-MNIST: acquired images that copy an image acquired before, against labelled images (mean over seeds)."""
-    from .results import curve, repeated_acquisitions
 
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 4))
     for acq, pairs in _by_acquisition(runs, lambda r: (curve(r)[0], repeated_acquisitions(r))).items():
-        n, copies = _aligned(pairs)
+        n, copies = aligned(pairs)
         ax.plot(n, copies.mean(0), color=COLORS.get(acq), label=_seeds_label(acq, len(pairs)))
     ax.set_xlabel("labelled images")
     ax.set_ylabel("acquired copies of an image\nalready acquired")

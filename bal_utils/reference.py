@@ -12,8 +12,8 @@ Three references that do not agree with each other (chapter 5 shows why):
   next, no weight decay, standardised inputs, accuracy on the 100-image
   validation set): a reference, not a target.
 
-Counts from curves are read the paper's way: the first point of the (mean)
-curve at or below the error, as acquired images.
+Counts from curves are read the paper's way, by :func:`bal_utils.analysis.acquired_to_reach`:
+the first point of the (mean) curve at or below the error, as acquired images.
 """
 
 from __future__ import annotations
@@ -29,11 +29,6 @@ PAPER_TABLE1 = {"bald": (145, 335), "variation_ratios": (120, 295), "max_entropy
 LUNAYHT_TABLE1 = {"bald": (150, 296), "variation_ratios": (143, 283), "max_entropy": (163, 310), "random": (250, 517)}
 #: lunayht/DBALwithImgData README: test error (%) at 1,000 labels.
 LUNAYHT_ERROR_1000 = {"random": 3.73, "bald": 1.81, "max_entropy": 1.66, "variation_ratios": 1.57}
-#: Slack when comparing an error with a level: errors are multiples of 1e-4 (10,000 test images), stored as
-#: ``1 - accuracy`` or as a mean over seeds, so they can miss a level they equal by about 1e-17.
-ROUND_OFF = 1e-9
-#: The initial labelled set of every reference (2 images per class).
-N_INITIAL = 20
 
 _AUTHORS_FILES = ("main_comparison", "dropout_all_layers")
 
@@ -52,33 +47,3 @@ def authors_curves(kind: str = "main_comparison") -> dict:
     rows = list(csv.DictReader(text.splitlines()))
     n = np.array([int(r["n_labelled"]) for r in rows])
     return {name: (n, 1.0 - np.array([float(r[name]) for r in rows])) for name in rows[0] if name != "n_labelled"}
-
-
-def mean_curves(runs) -> dict:
-    """``{acquisition: (n_labelled, mean error, sample SD of the error, n_seeds)}`` over the seeds of each function.
-
-    Curves are cut to the shortest run of the function, so that every point
-    is a mean over the same seeds.
-    """
-    from .results import curve, seed_sd
-
-    groups = {}
-    for run in runs:
-        groups.setdefault(run["acquisition"], []).append(curve(run))
-    out = {}
-    for acq, curves in sorted(groups.items()):
-        length = min(len(n) for n, _ in curves)
-        err = np.stack([e[:length] for _, e in curves])
-        out[acq] = (curves[0][0][:length], err.mean(0), seed_sd(err), len(curves))
-    return out
-
-
-def acquired_to_reach(n_labelled, error, threshold: float, n_initial: int = N_INITIAL):
-    """Acquired images (labelled minus ``n_initial``) at the first point with ``error <= threshold``; None if never.
-
-    "At or below" allows for round-off: a mean of three errors can be stored as
-    0.05000000000000001 where the exact mean is 0.05 (see :data:`ROUND_OFF`).
-    """
-    n_labelled, error = np.asarray(n_labelled), np.asarray(error)
-    hit = np.flatnonzero(error <= threshold + ROUND_OFF)
-    return int(n_labelled[hit[0]]) - n_initial if len(hit) else None

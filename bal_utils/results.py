@@ -42,7 +42,10 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
+
+from .acquisition import DISPLAY_NAMES
+from .analysis import summarise
+from .config import Config
 
 SCHEMA = "bal_utils.run/1"
 STEP_KEYS = ("step", "n_labelled", "pool_size", "test_accuracy", "test_error", "acquired_indices", "acquired_labels", "seconds")
@@ -149,6 +152,13 @@ def atomic_write_json(path, obj) -> None:
         raise
 
 
+def commit_run_file(path) -> None:
+    """``git add`` and ``git commit`` one finished run file in the repository that holds it (for ``grid --commit``)."""
+    where, name = os.path.dirname(os.path.abspath(str(path))), os.path.basename(str(path))
+    subprocess.run(["git", "add", name], cwd=where, check=False)
+    subprocess.run(["git", "commit", "-q", "-m", f"Add results: {name}", "--", name], cwd=where, check=False)
+
+
 def _bad(path, problem):
     raise ValueError(f"results file {path}: {problem}")
 
@@ -164,8 +174,6 @@ def validate_run(record, path="<memory>") -> dict:
             _bad(path, f"missing key {key!r}")
     if record["status"] not in ("running", "complete"):
         _bad(path, f"status is {record['status']!r}; expected 'running' or 'complete'")
-    from .config import Config
-
     try:
         config = Config.from_dict(record["config"])
     except (TypeError, ValueError) as err:
@@ -239,104 +247,6 @@ def load_runs(directory, skip_bad: bool = False) -> list:
     return sorted(runs, key=lambda r: (r["acquisition"], r["seed"]))
 
 
-def curve(record):
-    """``(n_labelled, test_error)`` arrays of one run."""
-    hist = record["history"]
-    return np.array([h["n_labelled"] for h in hist]), np.array([h["test_error"] for h in hist])
-
-
-def acquired_class_counts(record, steps=None, n_classes: int = 10) -> np.ndarray:
-    """How many images of each class a run acquired in its first ``steps`` steps (all steps if None)."""
-    hist = record["history"]
-    if steps is not None:
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-            raise ValueError(f"steps={steps!r}: expected a positive integer number of acquisition steps, or None for all")
-        hist = hist[:steps]
-    labels = [int(c) for h in hist for c in (h.get("acquired_labels") or [])]
-    return np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes)[:n_classes]
-
-
-def repeated_acquisitions(record) -> np.ndarray:
-    """Per step, how many images acquired so far are a copy of an image acquired before them.
-
-    For a run on Repeated-MNIST (``config["pool_repeats"] > 1``): the copies of
-    one pool image sit ``P`` training indices apart, where ``P`` is the
-    original pool size, so two acquired indices are copies of one image when
-    they are equal modulo ``P``. Zeros for a run without repeats. Returns an
-    array aligned with :func:`curve` (cumulative count at each step's labelled set).
-    """
-    hist = record["history"]
-    repeats = int(record["config"].get("pool_repeats", 1) or 1)
-    out = np.zeros(len(hist), dtype=np.int64)
-    if repeats == 1 or not hist:
-        return out
-    period = hist[0]["pool_size"] // repeats
-    seen, count = set(), 0
-    for j, h in enumerate(hist):
-        out[j] = count  # copies among the images labelled before this step's training
-        for i in h["acquired_indices"]:
-            key = int(i) % period
-            count += key in seen
-            seen.add(key)
-    return out
-
-
-def acquisition_seconds(record) -> float:
-    """Mean seconds per acquisition (MC-dropout scoring and choosing the batch), over the steps that acquired."""
-    secs = [h["seconds"]["score"] for h in record["history"] if h.get("acquired_indices")]
-    return float(np.mean(secs)) if secs else float("nan")
-
-
-def labels_to_reach(record, error: float):
-    """Labelled images at the first step whose test error is at most ``error`` (allowing for round-off); ``None`` if never."""
-    from .reference import acquired_to_reach
-
-    return acquired_to_reach(*curve(record), error, n_initial=0)  # one rule for runs and for mean curves
-
-
-def seed_sd(values, axis: int = 0):
-    """The sample standard deviation over seeds (divides by n - 1), 0 for a single seed.
-
-    The book's one spread: figure bands, tables and the ``report`` command all use it.
-    """
-    values = np.asarray(values, dtype=float)
-    if values.shape[axis] < 2:
-        return np.zeros_like(values.mean(axis=axis))
-    return values.std(axis=axis, ddof=1)
-
-
-def summarise(runs, errors=(0.10, 0.05)) -> dict:
-    """Per acquisition function: labels to reach each error (mean, std, per seed) and the last error.
-
-    Returns ``{acquisition: {"seeds": [...], "reach": {error: {"mean", "std", "per_seed", "reached"}},
-    "final_n_labelled": int, "final_error_mean": float, "final_error_std": float}}``.
-    Runs that never reach an error are counted in ``reached`` and left out of the mean.
-    """
-    by_acq = {}
-    for run in runs:
-        by_acq.setdefault(run["acquisition"], []).append(run)
-    table = {}
-    for acq, group in sorted(by_acq.items()):
-        entry = {"seeds": [r["seed"] for r in group], "reach": {}}
-        for e in errors:
-            hits = [labels_to_reach(r, e) for r in group]
-            got = [h for h in hits if h is not None]
-            entry["reach"][e] = {
-                "per_seed": hits,
-                "reached": len(got),
-                "mean": float(np.mean(got)) if got else None,
-                "std": float(seed_sd(got)) if got else None,
-            }
-        finals = [curve(r) for r in group]
-        last_n = min(len(n) for n, _ in finals)
-        last = [err[last_n - 1] for _, err in finals]
-        entry["final_n_labelled"] = int(finals[0][0][last_n - 1])
-        entry["final_error_mean"] = float(np.mean(last))
-        entry["final_error_std"] = float(seed_sd(last))
-        table[acq] = entry
-    return table
-
-
 def format_report(runs, errors=(0.10, 0.05)) -> str:
     """The labels-to-reach table and the error at the last step, as text.
 
@@ -355,7 +265,6 @@ def format_report(runs, errors=(0.10, 0.05)) -> str:
 
 
 def _report_table(runs, errors):
-    from .acquisition import DISPLAY_NAMES
 
     table = summarise(runs, errors)
     heads = ["acquisition", "runs"] + [f"labels to {100 * e:g}% error" for e in errors] + ["last step error"]

@@ -46,13 +46,13 @@ def main():
     if not sizes or min(sizes) < 1:
         p.error(f"--labelled={args.labelled!r}: every size must be >= 1")
 
-    from bal_utils.grid import _init_worker
+    from bal_utils.runtime import init_worker
 
-    _init_worker(args.threads)
+    init_worker(args.threads)
     import numpy as np
 
     import bal_utils as bu
-    from bal_utils.model import _Schedule, predict_batched, train_on_schedule
+    from bal_utils.model import BatchSchedule, predict_batched, train_on_schedule
 
     cfg = bu.get_preset("paper")
     data = bu.load_mnist(cfg.dataset, path=args.data)
@@ -73,7 +73,7 @@ def main():
         for way in ("fit", "batches"):
             model.reset(0)
             model.set_weight_decay(n)
-            schedule = _Schedule(x, y, cfg.epochs, cfg.batch_size, np.random.default_rng(0), cfg.batching)
+            schedule = BatchSchedule(x, y, cfg.epochs, cfg.batch_size, np.random.default_rng(0), cfg.batching)
             t = time.perf_counter()
             train_on_schedule(model.network, schedule, batch_by_batch=way == "batches")
             t1 = time.perf_counter()

@@ -31,9 +31,9 @@ def main():
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats of the scoring comparison")
     args = parser.parse_args()
     if args.threads:
-        from bal_utils.grid import _init_worker
+        from bal_utils.runtime import init_worker
 
-        _init_worker(args.threads)
+        init_worker(args.threads)
     from bal_utils import BayesianCNN, acquire, get_preset, load_mnist, make_splits, to_model_input
     from bal_utils._backend import keras  # the backend, started quietly
 

@@ -38,14 +38,14 @@ VARIANTS = ("package", "package-xla", "keras-fp32", "keras-bf16")
 
 
 def _one(variant, n_labelled, threads):
-    from bal_utils.grid import _init_worker
+    from bal_utils.runtime import init_worker
 
-    _init_worker(threads)
+    init_worker(threads)
     import numpy as np
 
     import bal_utils as bu
     from bal_utils._backend import keras
-    from bal_utils.model import _Schedule, predict_batched, train_on_schedule  # the package's balanced mini-batches
+    from bal_utils.model import BatchSchedule, predict_batched, train_on_schedule  # the package's balanced mini-batches
 
     cfg = bu.get_preset("paper")
     data = bu.load_mnist(cfg.dataset)
@@ -80,9 +80,9 @@ def _one(variant, n_labelled, threads):
         ])
         net.compile(keras.optimizers.Adam(cfg.learning_rate), "sparse_categorical_crossentropy", jit_compile=False)
         # the package trains batch by batch on all epochs' balanced batches; so does this
-        train_on_schedule(net, _Schedule(x[:256], y[:256], 2, cfg.batch_size, np.random.default_rng(1)))
+        train_on_schedule(net, BatchSchedule(x[:256], y[:256], 2, cfg.batch_size, np.random.default_rng(1)))
         t = time.perf_counter()
-        train_on_schedule(net, _Schedule(x, y, cfg.epochs, cfg.batch_size, np.random.default_rng(0)))
+        train_on_schedule(net, BatchSchedule(x, y, cfg.epochs, cfg.batch_size, np.random.default_rng(0)))
         seconds = time.perf_counter() - t
         probs = predict_batched(net, x_test, 1000)
     error = float(np.mean(np.asarray(probs).argmax(1) != data.y_test))

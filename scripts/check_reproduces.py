@@ -29,9 +29,9 @@ def main(argv=None) -> int:
     if args.steps < 1:
         p.error(f"--steps={args.steps}: expected a positive number of steps")
 
-    from bal_utils.grid import _init_worker
+    from bal_utils.runtime import init_worker
 
-    _init_worker(args.threads)  # thread counts must be set before the backend starts
+    init_worker(args.threads)  # thread counts must be set before the backend starts
     import bal_utils as bu
 
     old = bu.load_run(args.run_file)

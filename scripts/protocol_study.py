@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bal_utils.cli import _git_commit_file
 from bal_utils.config import PROTOCOL_STUDY, study_config
 from bal_utils.grid import run_grid
+from bal_utils.results import commit_run_file
 
 
 def main(argv=None) -> int:
@@ -32,7 +32,7 @@ def main(argv=None) -> int:
     for factor, config in configs.items():
         print(f"== {factor}: {PROTOCOL_STUDY[factor]}", flush=True)
         done = run_grid(config, Path(args.out) / factor, workers=args.workers, threads_per_worker=args.threads,
-                        data_path=args.data, progress=False, on_run_done=_git_commit_file if args.commit else None)
+                        data_path=args.data, progress=False, on_run_done=commit_run_file if args.commit else None)
         for acq, seed, seconds in done:
             print(f"{factor} {acq} seed {seed}: {seconds:.0f} s", flush=True)
     return 0

@@ -1,9 +1,9 @@
-"""BatchBALD and stochastic batches (issue 12)."""
+"""BatchBALD and stochastic batches."""
 
 import numpy as np
 import pytest
 
-from bal_utils.acquisition import bald
+from bal_utils.scores import bald
 from bal_utils.batch import batch_bald, joint_mutual_information, power_bald, stochastic_batch
 
 
@@ -26,14 +26,6 @@ def _brute_force_greedy(probs, k):
 def test_greedy_batch_equals_brute_force_on_small_pools(seed):
     probs = _probs(t=8, n=7, c=3, seed=seed)
     assert list(batch_bald(probs, 4)) == _brute_force_greedy(probs, 4)
-
-
-def test_the_issue_names_resolve_from_acquisition():
-    import bal_utils.acquisition as acq
-
-    assert acq.batch_bald is batch_bald and acq.stochastic_batch is stochastic_batch
-    with pytest.raises(AttributeError, match="nope"):
-        acq.nope
 
 
 def test_k1_is_the_bald_argmax():
@@ -213,7 +205,7 @@ def _record(acquired, repeats, pool_size):
 
 
 def test_repeated_acquisitions_counts_copies_across_and_within_steps():
-    from bal_utils.results import acquisition_seconds, repeated_acquisitions
+    from bal_utils.analysis import acquisition_seconds, repeated_acquisitions
 
     # pool of P = 100 originals at training indices 1000..1299: copies are 100 apart
     rec = _record([[1000, 1100], [1050, 1200], [1150, 1051], []], repeats=3, pool_size=300)

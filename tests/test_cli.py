@@ -1,4 +1,4 @@
-"""Command-line messages: one line, ``error: ``, naming the option, the bad value and what is allowed (issue 11)."""
+"""Command-line messages: one line, ``error: ``, naming the option, the bad value and what is allowed."""
 
 import json
 import os
@@ -174,9 +174,10 @@ def test_ctrl_c_that_tensorflow_turns_into_another_error_is_still_an_interrupt(m
 
     monkeypatch.setattr(cli, "_main", interrupted_inside_c_code)
     argv = ["run", *SMOKE, "--acquisition", "bald", "--out", str(tmp_path)]
+    before = signal.getsignal(signal.SIGINT)  # SIG_IGN when the tests were started in the background (nohup ... &)
     assert main(argv) == 130
     assert capsys.readouterr().err.startswith(f"interrupted: every finished step is saved in {tmp_path / 'bald-seed0.json'} ")
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back as it was
+    assert signal.getsignal(signal.SIGINT) is before  # put back as it was
 
     def broken(args):
         raise SystemError("a real bug")
@@ -184,3 +185,54 @@ def test_ctrl_c_that_tensorflow_turns_into_another_error_is_still_an_interrupt(m
     monkeypatch.setattr(cli, "_main", broken)
     with pytest.raises(SystemError, match="a real bug"):  # without a Ctrl-C, an error is an error
         main(argv)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "--acquisition", "baldd", "--seed", "0"], "argument --acquisition: invalid choice: 'baldd' (choose from 'bald'"),
+    (["run", "--acquisition", "bald", "--seed", "-1"], "argument --seed: '-1' is not allowed: expected an integer >= 0"),
+])
+def test_a_mistyped_option_is_one_line_before_any_backend_and_creates_nothing(argv, message, tmp_path):
+    out = tmp_path / "new"
+    code = "import sys\nfrom bal_utils.cli import main\nmain(sys.argv[1:])\nprint('keras' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code, *argv, "--out", str(out)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and message in done.stderr.strip().splitlines()[-1], done.stderr
+    assert not out.exists()
+
+
+def test_steps_and_preset_mistakes_name_the_flag(capsys, tmp_path):
+    out = tmp_path / "new"
+    assert main(["run", *SMOKE, "--acquisition", "bald", "--steps", "-3", "--out", str(out)]) == 2
+    assert _error_line(capsys) == "error: --steps -3 is out of range: expected an integer in [0, 100000]"
+    assert main(["grid", "--preset", "papr", "--out", str(out)]) == 2
+    assert _error_line(capsys).startswith("error: --preset papr: expected one of ['authors'")
+    assert not out.exists()
+
+
+def test_report_of_nothing_readable_fails(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "no readable run file" in _error_line(capsys)
+    (tmp_path / "bald-seed0.json").write_text('{"schema": ')
+    assert main(["report", str(tmp_path)]) == 2
+    assert "no readable run file" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "missing")]) == 2
+    assert "no such directory" in _error_line(capsys)
+
+
+def test_a_complete_grid_says_so_and_a_finished_run_extends_with_more_steps(capsys, tmp_path):
+    grid = ["grid", *SMOKE, "--set", "acquisitions=bald", "--set", "seeds=0", "--workers", "0", "--out", str(tmp_path)]
+    assert main([*grid, "--steps", "1"]) == 0
+    capsys.readouterr()
+    assert main([*grid, "--steps", "1"]) == 0
+    assert "already complete" in capsys.readouterr().out
+    assert main([*grid, "--steps", "2"]) == 0  # the finished run's file is its checkpoint: two steps more
+    extended = load_run(tmp_path / "bald-seed0.json")
+    subset = load_mnist("mnist-subset")
+    fresh = run_active_learning(get_preset("smoke", dataset="mnist-subset", acquisitions=("bald",), seeds=(0,), n_steps=2),
+                                "bald", 0, data=subset, progress=False)
+    assert extended["status"] == "complete" and len(extended["history"]) == 3
+    assert [h["acquired_indices"] for h in extended["history"]] == [h["acquired_indices"] for h in fresh["history"]]
+    assert [h["test_error"] for h in extended["history"]] == [h["test_error"] for h in fresh["history"]]
+    capsys.readouterr()
+    assert main(["run", *SMOKE, "--set", "acquisitions=bald", "--set", "seeds=0", "--acquisition", "bald", "--steps", "1",
+                 "--out", str(tmp_path)]) == 2
+    assert "cannot be shortened" in _error_line(capsys)

@@ -74,8 +74,10 @@ def test_cli_set_overrides_are_typed_like_the_field():
     assert parse_override("batching=keras") == ("batching", "keras")
     cfg = _config(Namespace(preset="paper", steps=25, overrides=["epochs=150", "name=paper-150"]))
     assert (cfg.epochs, cfg.n_steps, cfg.name, cfg.mc_samples) == (150, 25, "paper-150", 100)
-    for text, match in [("epochs", "expected FIELD=VALUE"), ("=3", "expected FIELD=VALUE"), ("epoch=3", "unknown field 'epoch'"),
-                        ("epochs=many", "epochs must be int"), ("seeds=a,b", "seeds must be tuple")]:
+    for text, match in [("epochs", "expected FIELD=VALUE"), ("=3", "expected FIELD=VALUE"), ("epoch=3", "unknown config field 'epoch'; allowed: \\['acquire_per_step'"),
+                        ("epochs=many", "epochs='many' is not allowed: expected an integer"),
+                        ("seeds=a,b", "expected comma-separated integers"), ("warm_start=maybe", "expected true or false"),
+                        ("per_acquisition=3", "expected a JSON mapping")]:
         with pytest.raises(ValueError, match=match):
             parse_override(text)
     with pytest.raises(ValueError, match="epochs"):  # a typed but invalid value is caught by Config itself
@@ -85,3 +87,30 @@ def test_cli_set_overrides_are_typed_like_the_field():
 def test_get_preset_can_rename_the_copy():
     cfg = get_preset("paper", name="paper-150-epochs", epochs=150)
     assert (cfg.name, cfg.epochs, get_preset("paper").name) == ("paper-150-epochs", 150, "paper")
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_field_of_every_preset_can_be_set_from_text(preset):
+    import json
+
+    from bal_utils.cli import parse_override
+
+    cfg = get_preset(preset)
+    for name, value in cfg.to_dict().items():
+        if isinstance(value, bool):
+            text = str(value).lower()
+        elif isinstance(value, list):
+            text = ",".join(map(str, value))
+        elif isinstance(value, dict):
+            text = json.dumps(value)
+        else:
+            text = "none" if value is None else str(value)
+        field, parsed = parse_override(f"{name}={text}")
+        assert cfg.replace(**{field: parsed}) == cfg, (name, text)
+    assert parse_override("warm_start=True") == ("warm_start", True)
+    assert parse_override('per_acquisition={"bald": {"dense_units": 256}}')[1] == {"bald": {"dense_units": 256}}
+
+
+def test_unknown_override_lists_the_fields():
+    with pytest.raises(ValueError, match=r"unknown config field\(s\) \['nosuch'\]; allowed: \['acquire_per_step'"):
+        get_preset("paper", nosuch=1)

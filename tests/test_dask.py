@@ -1,4 +1,4 @@
-"""The grid on Dask (issue 14): the same files as the local executor, a killed worker, bad addresses, no Dask."""
+"""The grid on Dask: the same files as the local executor, a killed worker, bad addresses, no Dask."""
 
 import json
 import os

@@ -31,13 +31,13 @@ def test_grid_in_worker_processes(tmp_path, smoke):
 def test_grid_in_chunks_advances_the_runs_together(tmp_path, smoke, monkeypatch):
     import bal_utils.grid as grid
 
-    pieces, run_one = [], grid._run_one
+    pieces, run_one = [], grid.run_one
 
     def record(config_dict, acq, seed, out_dir, data_path, until_step=None):
         pieces.append((acq, until_step))
         return run_one(config_dict, acq, seed, out_dir, data_path, until_step)
 
-    monkeypatch.setattr(grid, "_run_one", record)
+    monkeypatch.setattr(grid, "run_one", record)
     cfg = smoke.replace(n_steps=3)
     seen = []
     chunked, whole = tmp_path / "chunked", tmp_path / "whole"

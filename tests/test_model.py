@@ -84,21 +84,21 @@ def test_bad_mc_samples(trained_model, subset, t):
 
 @pytest.mark.parametrize("batching, sizes", [("balanced", [65, 65]), ("keras", [128, 2])])
 def test_schedule_cuts_each_epoch_once(batching, sizes):
-    from bal_utils.model import _Schedule
+    from bal_utils.model import BatchSchedule
 
-    sched = _Schedule(np.zeros((130, 1)), np.zeros(130), 3, 128, np.random.default_rng(0), batching)
+    sched = BatchSchedule(np.zeros((130, 1)), np.zeros(130), 3, 128, np.random.default_rng(0), batching)
     assert [len(b) for b in sched.batches] == sizes * 3
     for e in range(3):
         epoch = np.concatenate(sched.batches[2 * e : 2 * e + 2])
         assert sorted(epoch.tolist()) == list(range(130))
     with pytest.raises(ValueError, match="batching='odd'"):
-        _Schedule(np.zeros((4, 1)), np.zeros(4), 1, 2, np.random.default_rng(0), "odd")
+        BatchSchedule(np.zeros((4, 1)), np.zeros(4), 1, 2, np.random.default_rng(0), "odd")
 
 
 @pytest.mark.parametrize("batching", ["balanced", "keras"])
 def test_training_batch_by_batch_is_bit_identical_to_keras_fit(subset, batching):
     """Batch by batch (the TensorFlow default) only skips fit's input pipeline: same weights, bit for bit."""
-    from bal_utils.model import _Schedule, predict_batched, train_on_schedule
+    from bal_utils.model import BatchSchedule, predict_batched, train_on_schedule
 
     x, y = to_model_input(subset.x_train[:70]), subset.y_train[:70]
     weights = []
@@ -106,7 +106,7 @@ def test_training_batch_by_batch_is_bit_identical_to_keras_fit(subset, batching)
         model = BayesianCNN(dense_units=16)
         model.reset(3)
         model.set_weight_decay(len(x))
-        schedule = _Schedule(x, y, 3, 32, np.random.default_rng(0), batching)  # 3 batches an epoch, the last a remainder
+        schedule = BatchSchedule(x, y, 3, 32, np.random.default_rng(0), batching)  # 3 batches an epoch, the last a remainder
         train_on_schedule(model.network, schedule, batch_by_batch=not use_fit)
         weights.append([np.asarray(w).copy() for w in model.network.get_weights()])
     assert all(np.array_equal(a, b) for a, b in zip(*weights))

@@ -1,4 +1,4 @@
-"""The protocol options of issue 9: initialisation, widths, networks, masks, warm start, scoring."""
+"""The protocol options: initialisation, widths, networks, masks, warm start, scoring."""
 
 import json
 
@@ -143,7 +143,7 @@ def test_deterministic_scoring_uses_the_dropout_off_softmax(subset):
 
 
 def test_teaching_preset_learns():
-    """The teaching size must show a student that the model learns (issue 11): BALD, 5 steps, one seed."""
+    """The teaching size must show a student that the model learns: BALD, 5 steps, one seed."""
     cfg = get_preset("teaching", n_steps=5)
     errors = [h["test_error"] for h in run_active_learning(cfg, "bald", 0, progress=False)["history"]]
     assert errors[-1] < 0.25 and errors[-1] < errors[0] - 0.1, errors

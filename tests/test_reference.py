@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bal_utils import reference
+from bal_utils import analysis, reference
 from bal_utils.results import load_grid, load_runs, pack_grid, packed_grids
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,8 +18,8 @@ def test_authors_curves_give_the_documented_counts():
     n, err = curves["bald"]
     assert len(n) == 99 and n[0] == 20 and n[-1] == 1000
     # the README of the shipped copy: BALD 320 / 500 labels to 10% / 5% error, so 300 / 480 acquired
-    assert reference.acquired_to_reach(n, err, 0.10) == 300
-    assert reference.acquired_to_reach(n, err, 0.05) == 480
+    assert analysis.acquired_to_reach(n, err, 0.10) == 300
+    assert analysis.acquired_to_reach(n, err, 0.05) == 480
     assert err[n == 130][0] > 0.6  # Keras' 128 + 2 remainder batch
     assert set(reference.authors_curves("dropout_all_layers")) == {"bald", "max_entropy", "variation_ratios", "mean_std"}
     with pytest.raises(ValueError, match="kind='nope'"):
@@ -27,21 +27,21 @@ def test_authors_curves_give_the_documented_counts():
 
 
 def test_acquired_to_reach_and_mean_curves():
-    assert reference.acquired_to_reach([20, 30, 40], [0.5, 0.09, 0.2], 0.10) == 10
-    assert reference.acquired_to_reach([20, 30], [0.5, 0.4], 0.10) is None
+    assert analysis.acquired_to_reach([20, 30, 40], [0.5, 0.09, 0.2], 0.10) == 10
+    assert analysis.acquired_to_reach([20, 30], [0.5, 0.4], 0.10) is None
     # errors stored as 1 - accuracy (1 - 0.95 is 0.050000000000000044), or their mean over seeds, reach the level they equal
     tied = np.mean([1 - 0.9641, 1 - 0.9535, 1 - 0.9324])
-    assert tied > 0.05 and reference.acquired_to_reach([20, 30], [0.5, 1 - 0.95], 0.05) == 10
-    assert reference.acquired_to_reach([20, 30, 40], [0.5, tied, 0.04], 0.05) == 10
-    assert reference.acquired_to_reach([20, 30], [0.5, 0.0501], 0.05) is None
-    from bal_utils.results import labels_to_reach  # the report's per-seed count, the same rule
+    assert tied > 0.05 and analysis.acquired_to_reach([20, 30], [0.5, 1 - 0.95], 0.05) == 10
+    assert analysis.acquired_to_reach([20, 30, 40], [0.5, tied, 0.04], 0.05) == 10
+    assert analysis.acquired_to_reach([20, 30], [0.5, 0.0501], 0.05) is None
+    from bal_utils.analysis import labels_to_reach  # the report's per-seed count, the same rule
     record = {"history": [{"n_labelled": 20, "test_error": 0.5}, {"n_labelled": 30, "test_error": 1 - 0.95}]}
     assert labels_to_reach(record, 0.05) == 30 and labels_to_reach(record, 0.04) is None
     runs = [
         {"acquisition": "bald", "seed": s, "history": [{"n_labelled": 20 + 10 * i, "test_error": e} for i, e in enumerate(errs)]}
         for s, errs in enumerate([[0.5, 0.3, 0.1], [0.7, 0.5]])
     ]
-    n, mean, std, k = reference.mean_curves(runs)["bald"]
+    n, mean, std, k = analysis.mean_curves(runs)["bald"]
     assert list(n) == [20, 30] and np.allclose(mean, [0.6, 0.4]) and np.allclose(std, [0.1 * np.sqrt(2), 0.1 * np.sqrt(2)]) and k == 2
 
 
@@ -100,7 +100,7 @@ def test_pack_grid_ships_partial_runs_as_a_checkout_reads_them(tmp_path, smoke):
 
 
 def test_seed_sd_is_the_sample_standard_deviation():
-    from bal_utils.results import seed_sd
+    from bal_utils.analysis import seed_sd
 
     assert seed_sd([1.0, 3.0]) == pytest.approx(np.sqrt(2))  # divides by n - 1
     assert seed_sd([[0.5, 0.2]]).tolist() == [0.0, 0.0]  # one seed: no spread

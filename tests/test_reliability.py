@@ -1,4 +1,4 @@
-"""Fault injection, reproducibility and invariants (issue: reliability)."""
+"""Fault injection, reproducibility and invariants."""
 
 import json
 import os
