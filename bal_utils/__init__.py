@@ -21,11 +21,15 @@ from .acquisition import (  # noqa: E402
     variation_ratios,
     variation_ratios_mean,
 )
-from .config import PRESETS, Config, get_preset, preset_from_env  # noqa: E402
+from .config import Config  # noqa: E402
+from .presets import PRESETS, get_preset, preset_from_env  # noqa: E402
 from .data import MNIST, Splits, load_mnist, make_splits, to_model_input  # noqa: E402
 from .data import rotate_images  # noqa: E402
 from .analysis import acquired_class_counts, labels_to_reach, summarise  # noqa: E402
-from .results import device_summary, format_report, load_grid, load_run, load_runs  # noqa: E402
+from .packed import load_grid  # noqa: E402
+from .provenance import device_summary  # noqa: E402
+from .report import format_report  # noqa: E402
+from .results import load_run, load_runs  # noqa: E402
 
 _LAZY = {
     "BayesianCNN": "model",
@@ -41,6 +45,7 @@ _LAZY = {
     "toy": None,
     "oracle": None,
     "batch": None,
+    "provenance": None,
 }
 
 

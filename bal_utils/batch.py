@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import checks
 from .scores import bald, entropy, validate_probs
 
 __all__ = ["batch_bald", "inclusion_frequency", "joint_mutual_information", "power_bald", "stochastic_batch"]
@@ -91,8 +92,7 @@ def batch_bald(probs, k: int, *, n_configurations: int = N_CONFIGURATIONS, rng=N
     p = validate_probs(probs)
     t, n, c = p.shape
     k = _check_k(k, n)
-    if isinstance(n_configurations, bool) or not isinstance(n_configurations, (int, np.integer)) or n_configurations < 1:
-        raise ValueError(f"n_configurations={n_configurations!r} is not allowed: expected an integer >= 1")
+    checks.integer("n_configurations", n_configurations, 1)
     rng = np.random.default_rng(rng)
     cond = entropy(p).mean(axis=0)  # E_w H(y_i | w), (N,)
     flat = p.reshape(t, n * c).astype(np.float32)  # the big products in float32: half the time
@@ -179,8 +179,7 @@ def stochastic_batch(scores, k: int, *, mode: str = "power", beta: float = 1.0, 
     k = _check_k(k, len(s))
     if mode not in MODES:
         raise ValueError(f"mode={mode!r} is not known: expected one of {list(MODES)}")
-    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta >= 0 or beta != beta:
-        raise ValueError(f"beta={beta!r} is not allowed: expected a number >= 0")
+    checks.number("beta", beta, 0)
     if mode == "power":
         if s.min() < 0:
             raise ValueError(f"mode='power' needs scores >= 0; got a minimum of {s.min():.3g}")
@@ -205,8 +204,7 @@ def inclusion_frequency(scores, k: int, *, mode: str = "power", beta: float = 1.
 
     The frequencies sum to ``k``; top-k would give 1 to the k best scores and 0 elsewhere.
     """
-    if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 1:
-        raise ValueError(f"n_draws={n_draws!r} is not allowed: expected an integer >= 1")
+    checks.integer("n_draws", n_draws, 1)
     rng = np.random.default_rng(rng)
     counts = np.zeros(len(np.asarray(scores)))
     for _ in range(n_draws):

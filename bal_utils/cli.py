@@ -21,11 +21,14 @@ import threading
 from pathlib import Path
 
 from .acquisition import known_acquisitions
-from .config import Config, get_preset
+from .config import Config
+from .presets import get_preset
 from .data import ENV_VAR, load_mnist
 from .grid import CONNECT_TIMEOUT, run_grid
 from .loop import run_active_learning
-from .results import commit_run_file, format_report, load_run, load_runs, run_filename
+from .provenance import commit_run_file
+from .report import format_report
+from .results import load_run, load_runs, run_filename
 
 
 def _parser():

@@ -1,59 +1,20 @@
-"""Experiment configuration: one frozen dataclass and its named presets.
+"""Experiment configuration: one frozen dataclass, validated at construction.
 
 Every field is validated once, at construction, and a bad value raises
 ``ValueError`` naming the field, the value and what is allowed.
-
-Presets
--------
-``paper``
-    The protocol of Gal, Islam & Ghahramani (2017) as run by the seed code:
-    20 balanced initial labels, 98 acquisitions of 10, T = 100 MC dropout
-    samples, a fresh random 2,000-image pool subset per step, 50 epochs of
-    batch 128, 3 repeats, the full MNIST.
-``authors``
-    The authors' released scripts, whose result curves are in
-    ``shared/reference/authors-results``: the paper preset with Keras < 1.0's
-    initialisation, Keras' remainder batches, 256 dense units for BALD and
-    c = 2.5 for mean STD.
-``authors-deterministic``
-    The paper's Figure 2: the ``authors`` protocol with the pool scored by the
-    network with dropout off.
-``paper-text``
-    The paper preset on the network of the paper's text (4x4 convs, 2x2 pool).
-``batch-repeated``, ``batch-mnist``
-    Chapter 6's grids: top-k BALD, BatchBALD, PowerBALD and random, 30
-    acquisitions of 10, on Repeated-MNIST (``pool_repeats=3``) and on MNIST.
-``teaching``
-    The protocol shrunk so that a chapter runs in a few minutes on a laptop
-    CPU (the shipped MNIST subset, 10 steps, T = 20, 2 seeds, BALD, max entropy
-    and random), trained for 100 epochs with the authors' initialisation and
-    256 dense units so that it learns at this size.
-``smoke``
-    Seconds, for CI. ``BAL_SMOKE=1`` in the environment makes
-    :func:`preset_from_env` return it, so notebooks need no edits.
+The named presets live in :mod:`bal_utils.presets`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from dataclasses import dataclass
 
+from . import checks
 from .acquisition import known_acquisitions
+from .options import ARCHITECTURES, BATCHINGS, DATASETS, INITS, MC_MASKS, N_CLASSES, SCORINGS
 
-#: Names of the data sets that :func:`bal_utils.data.load_mnist` knows.
-DATASETS = ("mnist", "mnist-subset")
-#: How an epoch is cut into mini-batches (see ``bal_utils.model.BatchSchedule``).
-BATCHINGS = ("balanced", "keras")
-#: Weight initialisations (see ``bal_utils.model.init_limits``).
-INITS = ("keras3", "keras0")
-#: Network shapes: the seed code's 3x3 conv / 5x5 pool, the paper text's 4x4 / 2x2.
-ARCHITECTURES = ("seed", "paper_text")
-#: Dropout masks when scoring: one per pass shared by all images, or one per image and pass.
-MC_MASKS = ("shared", "per_image")
-#: How the pool is scored: T MC-dropout passes, or one pass with dropout off (T = 1).
-SCORINGS = ("mc_dropout", "deterministic")
 #: Fields that ``per_acquisition`` may change for one acquisition function.
 PER_ACQUISITION_FIELDS = ("dense_units", "weight_decay_c", "epochs", "init", "architecture", "mc_masks", "dropout_trunk", "dropout_head", "learning_rate")
 
@@ -181,6 +142,7 @@ class Config:
     def for_acquisition(self, acquisition: str) -> "Config":
         """The config one acquisition function runs with: ``per_acquisition`` applied.
 
+        >>> from bal_utils.presets import get_preset
         >>> get_preset("authors").for_acquisition("bald").dense_units
         256
         """
@@ -191,7 +153,7 @@ class Config:
     @property
     def n_initial(self) -> int:
         """Size of the initial labelled set (10 classes)."""
-        return 10 * self.initial_per_class
+        return N_CLASSES * self.initial_per_class
 
     @property
     def final_labelled(self) -> int:
@@ -286,52 +248,25 @@ def _normalise_per_acquisition(value) -> tuple:
     return tuple(sorted(out))
 
 
-def _check_int(cfg, name, low, high=None, allow_none=False):
-    value = getattr(cfg, name)
-    if value is None and allow_none:
-        return
-    none_txt = " or None" if allow_none else ""
-    range_txt = f">= {low}" if high is None else f"in [{low}, {high}]"
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name}={value!r} is not allowed: expected an integer {range_txt}{none_txt}")
-    if value < low or (high is not None and value > high):
-        raise ValueError(f"{name}={value!r} is out of range: expected an integer {range_txt}{none_txt}")
-
-
-def _check_float(cfg, name, low, high, low_open=False, high_open=False):
-    value = getattr(cfg, name)
-    lo_b, hi_b = ("(" if low_open else "["), (")" if high_open else "]")
-    allowed = f"a finite number in {lo_b}{low}, {high}{hi_b}"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name}={value!r} is not allowed: expected {allowed}")
-    ok = value == value and abs(value) != float("inf")
-    ok = ok and (value > low if low_open else value >= low)
-    ok = ok and (value < high if high_open else value <= high)
-    if not ok:
-        raise ValueError(f"{name}={value!r} is out of range: expected {allowed}")
-
-
 def _validate(cfg: Config) -> None:
     if not isinstance(cfg.name, str) or not cfg.name:
         raise ValueError(f"name={cfg.name!r} is not allowed: expected a non-empty string")
-    if cfg.dataset not in DATASETS:
-        raise ValueError(f"dataset={cfg.dataset!r} is not allowed: expected one of {list(DATASETS)}")
-    _check_int(cfg, "initial_per_class", 1, 1000)
-    _check_int(cfg, "n_validation", 0)
-    _check_int(cfg, "n_pool", 1, allow_none=True)
-    _check_int(cfg, "n_test", 1, allow_none=True)
-    _check_int(cfg, "n_steps", 0, 100_000)
-    _check_int(cfg, "acquire_per_step", 1)
-    _check_int(cfg, "mc_samples", 1, 100_000)
-    _check_int(cfg, "pool_subset", 1, allow_none=True)
-    _check_int(cfg, "epochs", 1, 10_000)
-    _check_int(cfg, "batch_size", 1, 1_000_000)
-    if cfg.batching not in BATCHINGS:
-        raise ValueError(f"batching={cfg.batching!r} is not allowed: expected one of {list(BATCHINGS)}")
-    _check_float(cfg, "learning_rate", 0.0, 10.0, low_open=True)
-    _check_float(cfg, "weight_decay_c", 0.0, 1e6)
-    _check_float(cfg, "dropout_trunk", 0.0, 1.0, high_open=True)
-    _check_float(cfg, "dropout_head", 0.0, 1.0, high_open=True)
+    checks.choice("dataset", cfg.dataset, DATASETS)
+    checks.integer("initial_per_class", cfg.initial_per_class, 1, 1000)
+    checks.integer("n_validation", cfg.n_validation, 0)
+    checks.integer("n_pool", cfg.n_pool, 1, none=True)
+    checks.integer("n_test", cfg.n_test, 1, none=True)
+    checks.integer("n_steps", cfg.n_steps, 0, 100_000)
+    checks.integer("acquire_per_step", cfg.acquire_per_step, 1)
+    checks.integer("mc_samples", cfg.mc_samples, 1, 100_000)
+    checks.integer("pool_subset", cfg.pool_subset, 1, none=True)
+    checks.integer("epochs", cfg.epochs, 1, 10_000)
+    checks.integer("batch_size", cfg.batch_size, 1, 1_000_000)
+    checks.choice("batching", cfg.batching, BATCHINGS)
+    checks.number("learning_rate", cfg.learning_rate, 0.0, 10.0, low_open=True)
+    checks.number("weight_decay_c", cfg.weight_decay_c, 0.0, 1e6)
+    checks.number("dropout_trunk", cfg.dropout_trunk, 0.0, 1.0, high_open=True)
+    checks.number("dropout_head", cfg.dropout_head, 0.0, 1.0, high_open=True)
     if cfg.pool_subset is not None and cfg.pool_subset < cfg.acquire_per_step:
         raise ValueError(
             f"pool_subset={cfg.pool_subset} is smaller than acquire_per_step={cfg.acquire_per_step}: "
@@ -346,16 +281,14 @@ def _validate(cfg: Config) -> None:
     if not isinstance(cfg.seeds, tuple) or not cfg.seeds:
         raise ValueError(f"seeds={cfg.seeds!r} is not allowed: expected a non-empty tuple of integers >= 0")
     for seed in cfg.seeds:
-        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
-            raise ValueError(f"seeds={cfg.seeds!r} is not allowed: expected integers in [0, 2**31)")
+        checks.integer("seeds", seed, 0, 2**31 - 1)
     if len(set(cfg.seeds)) != len(cfg.seeds):
         raise ValueError(f"seeds={cfg.seeds!r} is not allowed: expected distinct integers")
-    _check_int(cfg, "dense_units", 1, 100_000)
+    checks.integer("dense_units", cfg.dense_units, 1, 100_000)
     for name, allowed in (("init", INITS), ("architecture", ARCHITECTURES), ("mc_masks", MC_MASKS), ("scoring", SCORINGS)):
-        if getattr(cfg, name) not in allowed:
-            raise ValueError(f"{name}={getattr(cfg, name)!r} is not allowed: expected one of {list(allowed)}")
-    _check_int(cfg, "pool_repeats", 1, 100)
-    _check_float(cfg, "repeat_noise_std", 0.0, 10.0)
+        checks.choice(name, getattr(cfg, name), allowed)
+    checks.integer("pool_repeats", cfg.pool_repeats, 1, 100)
+    checks.number("repeat_noise_std", cfg.repeat_noise_std, 0.0, 10.0)
     if not isinstance(cfg.warm_start, bool):
         raise ValueError(f"warm_start={cfg.warm_start!r} is not allowed: expected True or False")
     known = known_acquisitions()
@@ -376,118 +309,3 @@ def _validate(cfg: Config) -> None:
     for acq in cfg.acquisitions:
         if acq not in known:
             raise ValueError(f"acquisitions: {acq!r} is not a known acquisition function; known: {known}")
-
-
-PRESETS = {
-    "paper": Config(name="paper"),
-    # The authors' released scripts (Riashat/Active-Learning-Bayesian-Convolutional-Neural-Networks,
-    # ConvNets/PAPER_SUBMISSION_RESULTS): Keras < 1.0 initialisation, Keras' remainder batches,
-    # BALD's dense layer of 256 units, mean STD's c = 2.5.
-    "authors": Config(
-        name="authors",
-        init="keras0",
-        batching="keras",
-        per_acquisition={"bald": {"dense_units": 256}, "mean_std": {"weight_decay_c": 2.5}},
-    ),
-    # The paper's Figure 2: the authors' protocol scored by the network with dropout off (T = 1).
-    # Variation ratios is the paper's 1 - max p (the mode count of one sample is always 0).
-    "authors-deterministic": Config(
-        name="authors-deterministic",
-        init="keras0",
-        batching="keras",
-        scoring="deterministic",
-        acquisitions=("max_entropy", "variation_ratios_mean", "bald"),
-        per_acquisition={"bald": {"dense_units": 256}},
-    ),
-    # Chapter 6: top-k BALD against batch-aware acquisition, 30 acquisitions of 10, on
-    # Repeated-MNIST (every pool image 3 times with the BatchBALD code's noise) and on MNIST.
-    # results/batch-repeated-noise-0.1 is the same grid with copies 3.2 times noisier
-    # (--set repeat_noise_std=0.1).
-    # The network is the authors' BALD network (Keras 0.x init, 256 dense units): the protocol
-    # study shows that the seed network cannot fit BALD's early picks, which would hide the
-    # difference between batch methods behind an under-trained model.
-    "batch-repeated": Config(
-        name="batch-repeated", n_steps=30, pool_repeats=3, init="keras0", dense_units=256,
-        acquisitions=("bald", "batchbald", "power_bald", "random"),
-    ),
-    "batch-mnist": Config(
-        name="batch-mnist", n_steps=30, init="keras0", dense_units=256,
-        acquisitions=("bald", "batchbald", "power_bald", "random"),
-    ),
-    # The paper text's network (4x4 convs, 2x2 pool), trained from scratch: the Table-1 candidate.
-    "paper-text": Config(name="paper-text", architecture="paper_text"),
-    # Small enough for a laptop, trained enough to learn: below 128 labels an epoch is one Adam
-    # update, so 100 epochs; the authors' initialisation and BALD's 256 dense units (see the
-    # protocol study). BALD and max entropy end ahead of random (chapter 5 runs it live).
-    "teaching": Config(
-        name="teaching",
-        dataset="mnist-subset",
-        n_test=1000,
-        n_steps=10,
-        acquire_per_step=10,
-        mc_samples=20,
-        pool_subset=500,
-        epochs=100,
-        init="keras0",
-        dense_units=256,
-        seeds=(0, 1),
-        acquisitions=("bald", "max_entropy", "random"),
-    ),
-    "smoke": Config(
-        name="smoke",
-        dataset="mnist-subset",
-        n_validation=20,
-        n_pool=500,
-        n_test=200,
-        n_steps=2,
-        acquire_per_step=5,
-        mc_samples=4,
-        pool_subset=60,
-        epochs=2,
-        seeds=(0,),
-        acquisitions=("bald", "random"),
-    ),
-}
-
-
-#: The protocol study (``scripts/protocol_study.py``, ``results/study/<factor>``):
-#: each entry changes the ``paper`` preset in one way (or two: the pair that
-#: re-creates the authors' BALD script, and the paper text's network trained on
-#: from the last step's weights, similar to lunayht/DBALwithImgData's training), for BALD
-#: and random, 3 seeds and the first 30 acquisitions. Its baseline is the first
-#: 30 steps of ``results/paper``.
-PROTOCOL_STUDY = {
-    "keras0-init": {"init": "keras0"},
-    "dense-256": {"dense_units": 256},
-    "dense-256+keras0-init": {"dense_units": 256, "init": "keras0"},
-    "paper-text-net": {"architecture": "paper_text"},
-    "warm-start": {"warm_start": True},
-    "no-weight-decay": {"weight_decay_c": 0.0},
-    "paper-text-net+warm-start": {"architecture": "paper_text", "warm_start": True},
-}
-
-
-def study_config(factor: str) -> Config:
-    """The config of one entry of :data:`PROTOCOL_STUDY`."""
-    if factor not in PROTOCOL_STUDY:
-        raise ValueError(f"factor={factor!r} is not in the protocol study: expected one of {list(PROTOCOL_STUDY)}")
-    return get_preset("paper", name=f"study-{factor}", n_steps=30, acquisitions=("bald", "random"), **PROTOCOL_STUDY[factor])
-
-
-def get_preset(name: str, /, **overrides) -> Config:
-    """The named preset, with optional field overrides.
-
-    >>> get_preset("paper").mc_samples
-    100
-    """
-    if name not in PRESETS:
-        raise ValueError(f"preset={name!r} is not known: expected one of {sorted(PRESETS)}")
-    cfg = PRESETS[name]
-    return cfg.replace(**overrides) if overrides else cfg
-
-
-def preset_from_env(default: str = "teaching", **overrides) -> Config:
-    """The preset for a notebook: ``smoke`` if ``BAL_SMOKE=1``, else ``BAL_PRESET`` or ``default``."""
-    if os.environ.get("BAL_SMOKE", "") not in ("", "0"):
-        return get_preset("smoke", **overrides)
-    return get_preset(os.environ.get("BAL_PRESET", default), **overrides)

@@ -24,11 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
+from . import checks
+from .options import IMAGE_SHAPE, N_CLASSES
+
 ENV_VAR = "BAL_MNIST"
 SUBSET_FILE = "mnist_subset.npz"
 KEYS = ("x_train", "y_train", "x_test", "y_test")
-N_CLASSES = 10
-IMAGE_SHAPE = (28, 28)
 
 
 @dataclass(frozen=True)
@@ -265,8 +266,7 @@ def repeat_pool(data: MNIST, splits: Splits, repeats: int, noise_std: float, see
     index of training index ``i`` (itself for the originals), so that copies of
     one image can be counted together.
     """
-    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
-        raise ValueError(f"repeats={repeats!r} is not allowed: expected an integer >= 1")
+    checks.integer("repeats", repeats, 1)
     n = len(data.y_train)
     origin = np.arange(n, dtype=np.int64)
     if repeats == 1:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from . import checks
 from .config import Config
 from .runtime import init_worker, run_one, steps_done
 from .results import run_filename
@@ -137,19 +138,15 @@ def run_grid(
         raise ValueError(f"executor={executor!r} is not allowed: expected one of {list(EXECUTORS)} (a dask.distributed.Client goes in scheduler=)")
     if scheduler is not None and executor != "dask":
         raise ValueError("scheduler= is for executor='dask' (a Dask scheduler address or a dask.distributed.Client)")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
-        raise ValueError(f"workers={workers!r} is not allowed: expected an integer >= 0")
-    if isinstance(threads_per_worker, bool) or not isinstance(threads_per_worker, int) or threads_per_worker < 0:
-        raise ValueError(f"threads_per_worker={threads_per_worker!r} is not allowed: expected an integer >= 0")
+    checks.integer("workers", workers, 0)
+    checks.integer("threads_per_worker", threads_per_worker, 0)
     if executor == "dask":
         if scheduler is None and workers == 0:
             raise ValueError("workers=0 runs in this process, which executor='dask' does not: expected workers >= 1 for its local cluster")
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise ValueError(f"retries={retries!r} is not allowed: expected an integer >= 0")
+        checks.integer("retries", retries, 0)
         distributed_module()  # fails early, in one line, without Dask
     if chunk is not None:
-        if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
-            raise ValueError(f"chunk={chunk!r} is not allowed: expected an integer >= 1, or None to run each run to its end")
+        checks.integer("chunk", chunk, 1)
         if executor == "dask":
             raise ValueError("chunk= is for the local executor: a Dask task runs a whole run")
         warm = [acq for acq in config.acquisitions if config.for_acquisition(acq).warm_start]

@@ -25,11 +25,12 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import __version__
+from . import checks
 from .acquisition import needs_predictions, select
 from .config import Config
 from .data import load_mnist, make_splits, repeat_pool, to_model_input
-from .results import SCHEMA, atomic_write_json, git_commit, load_run, machine_info, now_iso, remove_stale_temporaries, run_filename
+from .provenance import now_iso, resume_stamp, stamp
+from .results import SCHEMA, atomic_write_json, load_run, remove_stale_temporaries, run_filename
 
 
 def step_seed(seed: int, step: int) -> int:
@@ -84,7 +85,6 @@ def acquire(model, x_train, pool, config: Config, acquisition: str, seed: int, s
 
 
 def _new_record(config, acquisition, seed, data):
-    commit, dirty = git_commit()
     return {
         "schema": SCHEMA,
         "status": "running",
@@ -92,14 +92,7 @@ def _new_record(config, acquisition, seed, data):
         "seed": int(seed),
         "config": config.to_dict(),
         "data": {"source": data.source, "sha256": data.sha256},
-        "provenance": {
-            "package_version": __version__,
-            "git_commit": commit,
-            "git_dirty": dirty,
-            "machine": machine_info(),
-            "started": now_iso(),
-            "updated": now_iso(),
-        },
+        "provenance": stamp(),
         "wall_seconds": 0.0,
         "history": [],
     }
@@ -131,6 +124,108 @@ def _check_resumable(record, config, acquisition, seed, data, path):
     old_sha = record.get("data", {}).get("sha256")
     if old_sha and data.sha256 and old_sha != data.sha256:
         raise ValueError(f"results file {path} was made from other data (sha256 {old_sha[:12]}..., now {data.sha256[:12]}...)")
+
+
+class RunState:
+    """One run as an executor advances it: its record (the file is the checkpoint),
+    data, labelled set and pool.
+
+    Built from the run file if ``out_dir`` holds one (checked against ``config``,
+    and extended if ``config`` asks for more steps), else new. The executors
+    (:func:`run_active_learning`, and the lockstep engine for many runs at once)
+    train and score; :meth:`record_step` checks the protocol's invariants,
+    appends the step and rewrites the file atomically.
+    """
+
+    def __init__(self, config: Config, acquisition: str, seed: int = 0, out_dir=None, data=None, data_path=None):
+        if not isinstance(config, Config):
+            raise ValueError(f"config must be a bal_utils.Config, got {type(config).__name__}")
+        needs_predictions(acquisition)  # fails early, listing the known names
+        checks.integer("seed", seed, 0)
+        self.config, self.acquisition, self.seed = config, acquisition, int(seed)
+        data = data if data is not None else load_mnist(config.dataset, data_path)
+        self.run_config = config.for_acquisition(acquisition)  # the record keeps ``config``, per_acquisition included
+        self.path = Path(out_dir) / run_filename(acquisition, seed) if out_dir is not None else None
+        if self.path is not None:
+            remove_stale_temporaries(self.path)
+        if self.path is not None and self.path.exists():
+            record = load_run(self.path)
+            _check_resumable(record, config, acquisition, self.seed, data, self.path)
+            if record["config"]["n_steps"] < config.n_steps:  # more steps: the file is the checkpoint, extend it
+                old_steps = record["config"]["n_steps"]
+                if len(record["history"]) == old_steps + 1:  # the last record acquired nothing: redo that step
+                    record["history"].pop()
+                record["config"] = config.to_dict()
+                record["status"] = "running"
+                record["provenance"].setdefault("extended", []).append({"from_n_steps": old_steps, "time": now_iso()})
+        else:
+            record = _new_record(config, acquisition, self.seed, data)
+        self.record = record
+        splits = make_splits(data, config, self.seed)
+        if config.pool_repeats > 1:  # Repeated-MNIST: the pool's noisy copies are appended to the training arrays
+            data, splits, self.origin = repeat_pool(data, splits, config.pool_repeats, config.repeat_noise_std, self.seed)
+        else:
+            self.origin = None
+        self.data, self.splits = data, splits
+        acquired = [i for h in record["history"] for i in h["acquired_indices"]]
+        self.labelled = np.concatenate([splits.initial, np.asarray(acquired, dtype=np.int64)])
+        self.pool = np.setdiff1d(splits.pool, acquired)
+        self.x_test = to_model_input(data.x_test[splits.test])
+        self.y_test = data.y_test[splits.test]
+
+    @property
+    def next_step(self) -> int:
+        """The step this run trains next (its finished steps so far)."""
+        return len(self.record["history"])
+
+    @property
+    def finished(self) -> bool:
+        return self.next_step > self.config.n_steps
+
+    def labelled_before(self, step: int) -> np.ndarray:
+        """Training indices labelled when step ``step`` trained (for replaying warm starts)."""
+        acquired = [i for h in self.record["history"][:step] for i in h["acquired_indices"]]
+        return np.concatenate([self.splits.initial, np.asarray(acquired, dtype=np.int64)])
+
+    def note_resume(self) -> None:
+        """Record which code and machine carry the run on from here (if it has steps already)."""
+        if self.next_step > 0:
+            self.record["provenance"].setdefault("resumes", []).append(resume_stamp(self.next_step))
+
+    def acquire(self, model, step: int):
+        """The step's acquisition from ``model``: chosen training indices (none at the last step)."""
+        if step >= self.config.n_steps:
+            return np.zeros(0, dtype=np.int64)
+        return acquire(model, self.data.x_train, self.pool, self.run_config, self.acquisition, self.seed, step, origin=self.origin)[0]
+
+    def record_step(self, step: int, accuracy: float, chosen, seconds: dict, wall: float) -> None:
+        """Append step ``step`` (trained on the current labelled set), move ``chosen`` from
+        the pool to the labelled set, and rewrite the run file."""
+        chosen = np.asarray(chosen, dtype=np.int64)
+        if step != self.next_step:
+            raise RuntimeError(f"{self.acquisition} seed {self.seed}: step {step} recorded after {self.next_step} steps")
+        _check_invariants(chosen, self.labelled, self.pool, self.splits)
+        record = self.record
+        record["history"].append(
+            {
+                "step": step,
+                "n_labelled": int(len(self.labelled)),
+                "pool_size": int(len(self.pool)),
+                "test_accuracy": float(accuracy),
+                "test_error": 1.0 - float(accuracy),
+                "acquired_indices": [int(i) for i in chosen],
+                "acquired_labels": [int(c) for c in self.data.y_train[chosen]],
+                "seconds": {key: round(float(v), 4) for key, v in seconds.items()},
+            }
+        )
+        self.labelled = np.concatenate([self.labelled, chosen])
+        self.pool = np.setdiff1d(self.pool, chosen)
+        record["wall_seconds"] = round(record["wall_seconds"] + wall, 3)
+        if len(record["history"]) == self.config.n_steps + 1:
+            record["status"] = "complete"
+        record["provenance"]["updated"] = now_iso()
+        if self.path is not None:
+            atomic_write_json(self.path, record)
 
 
 def run_active_learning(
@@ -172,99 +267,50 @@ def run_active_learning(
     """
     from .model import BayesianCNN
 
-    if not isinstance(config, Config):
-        raise ValueError(f"config must be a bal_utils.Config, got {type(config).__name__}")
-    needs_predictions(acquisition)  # fails early, listing the known names
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed={seed!r} is not allowed: expected an integer >= 0")
-    seed = int(seed)
-    data = data if data is not None else load_mnist(config.dataset, data_path)
-    run_config = config.for_acquisition(acquisition)  # the record keeps ``config``, per_acquisition included
-    path = Path(out_dir) / run_filename(acquisition, seed) if out_dir is not None else None
-    if path is not None:
-        remove_stale_temporaries(path)
-    if path is not None and path.exists():
-        record = load_run(path)
-        _check_resumable(record, config, acquisition, seed, data, path)
-        if record["config"]["n_steps"] < config.n_steps:  # more steps: the file is the checkpoint, extend it
-            old_steps = record["config"]["n_steps"]
-            if len(record["history"]) == old_steps + 1:  # the last record acquired nothing: redo that step
-                record["history"].pop()
-            record["config"] = config.to_dict()
-            record["status"] = "running"
-            record["provenance"].setdefault("extended", []).append({"from_n_steps": old_steps, "time": now_iso()})
-    else:
-        record = _new_record(config, acquisition, seed, data)
-
-    splits = make_splits(data, config, seed)
-    if config.pool_repeats > 1:  # Repeated-MNIST: the pool's noisy copies are appended to the training arrays
-        data, splits, origin = repeat_pool(data, splits, config.pool_repeats, config.repeat_noise_std, seed)
-    else:
-        origin = None
-    acquired = [i for h in record["history"] for i in h["acquired_indices"]]
-    labelled = np.concatenate([splits.initial, np.asarray(acquired, dtype=np.int64)])
-    pool = np.setdiff1d(splits.pool, acquired)
-    x_test = to_model_input(data.x_test[splits.test])
-    y_test = data.y_test[splits.test]
-
+    run = RunState(config, acquisition, seed, out_dir, data, data_path)
+    cfg, seed = run.run_config, run.seed
     last = config.n_steps if until_step is None else min(config.n_steps, until_step - 1)
-    first = len(record["history"])
+    first = run.next_step
     if first <= last:
-        model = model if model is not None else BayesianCNN.from_config(run_config)
-        if run_config.warm_start and first > 0:  # replay the earlier trainings to rebuild the weights
-            replay = np.asarray(splits.initial)
-            for h in record["history"]:
-                _train(model, run_config, data, replay, seed, h["step"])
-                replay = np.concatenate([replay, np.asarray(h["acquired_indices"], dtype=np.int64)])
-        if first > 0:  # a resume: say which code carries on from here
-            commit, dirty = git_commit()
-            record["provenance"].setdefault("resumes", []).append(
-                {"at_step": first, "git_commit": commit, "git_dirty": dirty, "machine": machine_info(), "time": now_iso()}
-            )
+        model = model if model is not None else BayesianCNN.from_config(cfg)
+        if cfg.warm_start and first > 0:  # replay the earlier trainings to rebuild the weights
+            for step in range(first):
+                replay = run.labelled_before(step)
+                train_step(model, cfg, run.data.x_train[replay], run.data.y_train[replay], seed, step)
+        run.note_resume()
     bar = tqdm(total=config.n_steps + 1, initial=first, desc=f"{acquisition} seed {seed}", unit="step", disable=not progress, leave=False)
     try:
         for step in range(first, last + 1):
             t0 = time.perf_counter()
-            _train(model, run_config, data, labelled, seed, step)
+            train_step(model, cfg, run.data.x_train[run.labelled], run.data.y_train[run.labelled], seed, step)
             t1 = time.perf_counter()
-            accuracy = float(np.mean(model.predict(x_test).argmax(axis=1) == y_test))
+            accuracy = accuracy_on(model, run.x_test, run.y_test)
             t2 = time.perf_counter()
-            chosen = np.zeros(0, dtype=np.int64)
-            if step < config.n_steps:
-                chosen, _, _ = acquire(model, data.x_train, pool, run_config, acquisition, seed, step, origin=origin)
+            chosen = run.acquire(model, step)
             t3 = time.perf_counter()
-            _check_invariants(chosen, labelled, pool, splits)
-            record["history"].append(
-                {
-                    "step": step,
-                    "n_labelled": int(len(labelled)),
-                    "pool_size": int(len(pool)),
-                    "test_accuracy": accuracy,
-                    "test_error": 1.0 - accuracy,
-                    "acquired_indices": [int(i) for i in chosen],
-                    "acquired_labels": [int(c) for c in data.y_train[chosen]],
-                    "seconds": {"train": round(t1 - t0, 4), "evaluate": round(t2 - t1, 4), "score": round(t3 - t2, 4)},
-                }
-            )
-            labelled = np.concatenate([labelled, chosen])
-            pool = np.setdiff1d(pool, chosen)
-            record["wall_seconds"] = round(record["wall_seconds"] + time.perf_counter() - t0, 3)
-            if len(record["history"]) == config.n_steps + 1:
-                record["status"] = "complete"
-            record["provenance"]["updated"] = now_iso()
-            if path is not None:
-                atomic_write_json(path, record)
+            run.record_step(step, accuracy, chosen, {"train": t1 - t0, "evaluate": t2 - t1, "score": t3 - t2}, t3 - t0)
             bar.update(1)
-            bar.set_postfix(labelled=len(labelled) - len(chosen), test_err=f"{1 - accuracy:.3f}")
+            bar.set_postfix(labelled=len(run.labelled) - len(chosen), test_err=f"{1 - accuracy:.3f}")
     finally:
         bar.close()
-    return record
+    return run.record
 
 
-def _train(model, config, data, labelled, seed, step):
-    """Step ``step``'s training: from fresh weights, or on from the last step's under ``warm_start``."""
-    model.reset(step_seed(seed, step), weights=not (config.warm_start and step > 0))
-    model.fit(to_model_input(data.x_train[labelled]), data.y_train[labelled], config.epochs, config.batch_size, step_seed(seed, step), config.batching)
+def train_step(model, config, images, labels, seed, step, warm=None) -> None:
+    """Step ``step``'s training on ``images (N, 28, 28)`` uint8 and their ``labels``.
+
+    From fresh weights, or (``warm``; default: ``config.warm_start`` after step 0)
+    on from the weights the model holds. All randomness comes from ``(seed, step)``.
+    """
+    warm = config.warm_start and step > 0 if warm is None else warm
+    s = step_seed(seed, step)
+    model.reset(s, weights=not warm)
+    model.fit(to_model_input(images), np.asarray(labels), config.epochs, config.batch_size, s, config.batching)
+
+
+def accuracy_on(model, x_test, y_test) -> float:
+    """Accuracy of the model with dropout off on ``x_test (N, 28, 28, 1)`` float32."""
+    return float(np.mean(model.predict(x_test).argmax(axis=1) == y_test))
 
 
 def _check_invariants(chosen, labelled, pool, splits):

@@ -17,8 +17,9 @@ the same masks, for tests and benchmarks.
 A second, exact saving: the 5x5 max pool with "valid" padding reads only the
 top-left 20x20 of the 24x24 second-conv output, which depends only on the
 top-left 24x24 pixels. The trunk crops the input to those pixels first; the
-outputs are identical to the uncropped network (tested) at about 70% of the
-convolution cost.
+outputs are identical to the uncropped network (tested), and the two
+convolutions have 22x22 and 20x20 outputs instead of 26x26 and 24x24: about
+70% of their multiply-adds.
 
 The model is built and compiled once; :meth:`BayesianCNN.reset` re-draws the
 weights, clears Adam's state and re-seeds the dropout masks in place, so
@@ -34,10 +35,10 @@ import numpy as np
 from ._backend import keras
 from keras import layers, ops  # noqa: E402  (after the quiet import)
 
-from .config import ARCHITECTURES, BATCHINGS, INITS, MC_MASKS
+from . import checks
+from .options import ARCHITECTURES, BATCHINGS, IMAGE_SHAPE, INITS, MC_MASKS, N_CLASSES
 
-N_CLASSES = 10
-INPUT_SHAPE = (28, 28, 1)
+INPUT_SHAPE = (*IMAGE_SHAPE, 1)
 #: (conv kernel size, max-pool size) of each architecture; both convs have 32 filters.
 SHAPES = {"seed": (3, 5), "paper_text": (4, 2)}
 
@@ -65,8 +66,7 @@ def init_limits(kernel_shape, init: str = "keras3") -> float:
     first conv's limit is sqrt(6 / (9 + 32)) = 0.383 instead of sqrt(6 / (9 + 288))
     = 0.142. Dense kernels ``(n_in, n_out)`` get the same fans in both.
     """
-    if init not in INITS:
-        raise ValueError(f"init={init!r} is not known: expected one of {list(INITS)}")
+    checks.choice("init", init, INITS)
     shape = tuple(int(d) for d in kernel_shape)
     if len(shape) == 2:
         fan_in, fan_out = shape
@@ -99,8 +99,7 @@ def build_trunk(crop: bool = True, name: str = "trunk", architecture: str = "see
 
     512 features for the seed network, 3,872 for the paper text's.
     """
-    if architecture not in ARCHITECTURES:
-        raise ValueError(f"architecture={architecture!r} is not known: expected one of {list(ARCHITECTURES)}")
+    checks.choice("architecture", architecture, ARCHITECTURES)
     k, p = SHAPES[architecture]
     stack = [keras.Input(INPUT_SHAPE)]
     unread = INPUT_SHAPE[0] - read_pixels(architecture)
@@ -125,8 +124,8 @@ class BatchSchedule:
       e.g. N = 130 gives 65 + 65;
     * ``"keras"``: full batches and a last partial one, as ``fit`` does, e.g.
       128 + 2. Adam takes a full-size step on that 2-image batch in every epoch,
-      and at N = 130 the test error jumps from about 25% to about 60%
-      (measured in ``benchmarks/batching.py``).
+      which can undo much of the epoch (``benchmarks/batching.py`` measures
+      the test error at such labelled counts).
 
     :func:`train_on_schedule` feeds it to Keras: on TensorFlow one
     ``train_on_batch`` call per batch (no per-epoch overhead, no input
@@ -134,8 +133,7 @@ class BatchSchedule:
     """
 
     def __init__(self, x, y, epochs, batch_size, rng, batching="balanced"):
-        if batching not in BATCHINGS:
-            raise ValueError(f"batching={batching!r} is not known: expected one of {list(BATCHINGS)}")
+        checks.choice("batching", batching, BATCHINGS)
         self.x, self.y = x, y
         n = len(x)
         n_batches = -(-n // batch_size)
@@ -234,10 +232,8 @@ class BayesianCNN:
 
     def __init__(self, dropout_trunk=0.25, dropout_head=0.5, learning_rate=1e-3, weight_decay_c=3.5, crop=True,
                  dense_units=128, init="keras3", architecture="seed", mc_masks="shared"):
-        if init not in INITS:
-            raise ValueError(f"init={init!r} is not known: expected one of {list(INITS)}")
-        if mc_masks not in MC_MASKS:
-            raise ValueError(f"mc_masks={mc_masks!r} is not known: expected one of {list(MC_MASKS)}")
+        checks.choice("init", init, INITS)
+        checks.choice("mc_masks", mc_masks, MC_MASKS)
         self.weight_decay_c = float(weight_decay_c)
         self.init, self.mc_masks = init, mc_masks
         self.trunk = build_trunk(crop=crop, architecture=architecture)
@@ -395,13 +391,10 @@ class BayesianCNN:
         -------
         probs : array ``(T, N, 10)`` float32
         """
-        if isinstance(mc_samples, bool) or not isinstance(mc_samples, (int, np.integer)) or mc_samples < 1:
-            raise ValueError(f"mc_samples={mc_samples!r} is not allowed: expected an integer >= 1")
-        if mode not in ("cached", "naive"):
-            raise ValueError(f"mode={mode!r} is not known: expected 'cached' or 'naive'")
+        checks.integer("mc_samples", mc_samples, 1)
+        checks.choice("mode", mode, ("cached", "naive"))
         masks = self.mc_masks if masks is None else masks
-        if masks not in MC_MASKS:
-            raise ValueError(f"masks={masks!r} is not known: expected one of {list(MC_MASKS)}")
+        checks.choice("masks", masks, MC_MASKS)
         t = int(mc_samples)
         rng = np.random.default_rng(seed)
         chunk = max(1, max_rows // t)

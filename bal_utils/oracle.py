@@ -32,13 +32,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import checks
+from .options import N_CLASSES
 from .config import Config
 from .data import load_mnist, make_splits, to_model_input
-from .results import atomic_write_json, git_commit, machine_info, now_iso
+from .provenance import now_iso, stamp
+from .results import atomic_write_json
 
 SCHEMA = "bal_utils.oracle/1"
-N_CLASSES = 10
 
 
 def scripted_oracle(error_rate: float = 0.0, seed: int = 0):
@@ -47,8 +48,7 @@ def scripted_oracle(error_rate: float = 0.0, seed: int = 0):
     Returns ``answer(true_labels) -> list of int`` with a ``name`` attribute
     recorded in the session file.
     """
-    if isinstance(error_rate, bool) or not isinstance(error_rate, (int, float)) or not 0 <= error_rate <= 1:
-        raise ValueError(f"error_rate={error_rate!r} is not allowed: expected a number in [0, 1]")
+    checks.number("error_rate", error_rate, 0, 1)
     rng = np.random.default_rng([int(seed), 0x0AC1E])
 
     def answer(true_labels):
@@ -103,12 +103,10 @@ class OracleSession:
             if self.record.get("schema") != SCHEMA or self.record.get("config") != config.to_dict() or self.record.get("acquisition") != acquisition:
                 raise ValueError(f"session file {self.path} holds another session (schema, config or acquisition differ); use another folder")
         else:
-            commit, dirty = git_commit()
             self.record = {
                 "schema": SCHEMA, "acquisition": acquisition, "seed": self.seed, "config": config.to_dict(),
                 "data": {"source": self.data.source, "sha256": self.data.sha256},
-                "provenance": {"package_version": __version__, "git_commit": commit, "git_dirty": dirty,
-                               "machine": machine_info(), "started": now_iso()},
+                "provenance": stamp(),
                 "history": [],
             }
         self.model = BayesianCNN.from_config(self.config)
@@ -147,20 +145,18 @@ class OracleSession:
         return np.asarray(last["queried"] if last and not last["answers"] else [], dtype=np.int64)
 
     def _retrain(self):
-        from .loop import step_seed
+        from .loop import train_step
 
-        s = step_seed(self.seed, self.step)
-        self.model.reset(s)
-        self.model.fit(to_model_input(self.data.x_train[self.labelled]), self.labels, self.config.epochs, self.config.batch_size, s, self.config.batching)
+        train_step(self.model, self.config, self.data.x_train[self.labelled], self.labels, self.seed, self.step, warm=False)
 
     def _train_and_ask(self):
-        from .loop import acquire
+        from .loop import accuracy_on, acquire
 
         t0 = time.perf_counter()
         self._retrain()
         t1 = time.perf_counter()
         x_test, y_test = to_model_input(self.data.x_test[self.splits.test]), self.data.y_test[self.splits.test]
-        error = float(np.mean(self.model.predict(x_test).argmax(1) != y_test))
+        error = 1.0 - accuracy_on(self.model, x_test, y_test)
         t2 = time.perf_counter()
         queried = np.zeros(0, dtype=np.int64)
         if not self.finished:

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import checks
+
 STRATEGIES = ("uncertainty", "random")
 
 
 def make_moons(n: int = 400, noise: float = 0.15, seed: int = 0):
     """Two interleaving half circles: ``X (n, 2)`` float, ``y (n,)`` in {0, 1}."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 4:
-        raise ValueError(f"n={n!r} is not allowed: expected an integer >= 4")
+    checks.integer("n", n, 4)
     rng = np.random.default_rng(seed)
     half = n // 2
     t0, t1 = rng.uniform(0, np.pi, half), rng.uniform(0, np.pi, n - half)
@@ -116,8 +117,7 @@ def run_toy_loop(X, y, strategy: str = "uncertainty", n_initial: int = 2, n_step
         if labelled.min() < 0 or labelled.max() >= len(X) or len(np.unique(labelled)) != len(labelled):
             raise ValueError(f"initial={initial!r} is not allowed: expected distinct positions in [0, {len(X) - 1}]")
     else:
-        if isinstance(n_initial, bool) or not isinstance(n_initial, (int, np.integer)) or n_initial < 1:
-            raise ValueError(f"n_initial={n_initial!r} is not allowed: expected an integer >= 1")
+        checks.integer("n_initial", n_initial, 1)
         per_class = (n_initial - n_initial // 2, n_initial // 2)
         counts = np.bincount(y, minlength=2)
         if per_class[0] > counts[0] or per_class[1] > counts[1]:
@@ -155,8 +155,7 @@ def redundant_pool(n_images: int = 6, copies: int = 3, n_samples: int = 100, n_c
     one image are adjacent.
     """
     for name, value, low in (("n_images", n_images, 1), ("copies", copies, 1), ("n_samples", n_samples, 2), ("n_classes", n_classes, 2)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name}={value!r} is not allowed: expected an integer >= {low}")
+        checks.integer(name, value, low)
     rng = np.random.default_rng(seed)
     spread = np.linspace(6.0, 0.5, n_images)  # each network is fairly sure; they disagree less and less
     base = rng.normal(0.0, 1.0, size=(n_images, n_classes))

@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     steps = min(args.steps, len(old["history"]))
     new = bu.run_active_learning(cfg, old["acquisition"], old["seed"], data_path=args.data, until_step=steps)
     same = True
-    print(f"{old['acquisition']} seed {old['seed']}, made by commit {str(old['provenance']['git_commit'])[:8]}; re-run with {str(bu.results.git_commit()[0])[:8]}")
+    print(f"{old['acquisition']} seed {old['seed']}, made by commit {str(old['provenance']['git_commit'])[:8]}; re-run with {str(bu.provenance.git_commit()[0])[:8]}")
     print("step  labels  committed error  re-run error  same acquisitions")
     for a, b in zip(old["history"][:steps], new["history"]):
         acq = a["acquired_indices"] == b["acquired_indices"]

@@ -4,7 +4,7 @@
     python scripts/pack_results.py --check    # exit 1 if a shipped copy differs from results/
 
 Writes ``bal_utils/resources/grids/<grid>.json.gz`` (all runs of ``results/<grid>``,
-sub-folders included) for :func:`bal_utils.results.load_grid`.
+sub-folders included) for :func:`bal_utils.packed.load_grid`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bal_utils.results import pack_grid
+from bal_utils.packed import pack_grid
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,7 +4,7 @@
     python scripts/protocol_study.py --only keras0-init,dense-256
 
 Each factor is a grid of BALD and random x 3 seeds x 30 acquisitions on the
-paper preset with one change (``bal_utils.config.PROTOCOL_STUDY``). Finished
+paper preset with one change (``bal_utils.presets.PROTOCOL_STUDY``). Finished
 runs are skipped and partial ones resume, like any grid.
 """
 
@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bal_utils.config import PROTOCOL_STUDY, study_config
+from bal_utils.presets import PROTOCOL_STUDY, study_config
 from bal_utils.grid import run_grid
-from bal_utils.results import commit_run_file
+from bal_utils.provenance import commit_run_file
 
 
 def main(argv=None) -> int:

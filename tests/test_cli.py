@@ -202,7 +202,7 @@ def test_a_mistyped_option_is_one_line_before_any_backend_and_creates_nothing(ar
 def test_steps_and_preset_mistakes_name_the_flag(capsys, tmp_path):
     out = tmp_path / "new"
     assert main(["run", *SMOKE, "--acquisition", "bald", "--steps", "-3", "--out", str(out)]) == 2
-    assert _error_line(capsys) == "error: --steps -3 is out of range: expected an integer in [0, 100000]"
+    assert _error_line(capsys) == "error: --steps -3 is not allowed: expected an integer in [0, 100000]"
     assert main(["grid", "--preset", "papr", "--out", str(out)]) == 2
     assert _error_line(capsys).startswith("error: --preset papr: expected one of ['authors'")
     assert not out.exists()

@@ -114,3 +114,25 @@ def test_every_field_of_every_preset_can_be_set_from_text(preset):
 def test_unknown_override_lists_the_fields():
     with pytest.raises(ValueError, match=r"unknown config field\(s\) \['nosuch'\]; allowed: \['acquire_per_step'"):
         get_preset("paper", nosuch=1)
+
+
+def test_argument_checks_name_the_field_the_value_and_what_is_allowed():
+    import numpy as np
+
+    from bal_utils import checks
+
+    checks.integer("k", np.int64(3), 1, 5)  # numpy integers are integers
+    checks.integer("n", None, 1, none=True)
+    checks.number("rate", 0.5, 0, 1, high_open=True)
+    for call, message in [
+        (lambda: checks.integer("k", True, 1), "k=True is not allowed: expected an integer >= 1"),
+        (lambda: checks.integer("k", 2.0, 1), "k=2.0 is not allowed: expected an integer >= 1"),
+        (lambda: checks.integer("k", 0, 1, 5), "k=0 is not allowed: expected an integer in [1, 5]"),
+        (lambda: checks.integer("n", -1, 0, none=True), "n=-1 is not allowed: expected an integer >= 0 or None"),
+        (lambda: checks.number("rate", 1.0, 0, 1, high_open=True), "rate=1.0 is not allowed: expected a finite number in [0, 1)"),
+        (lambda: checks.number("rate", float("nan"), 0), "rate=nan is not allowed: expected a finite number >= 0"),
+        (lambda: checks.choice("mode", "x", ("a", "b")), "mode='x' is not allowed: expected one of ['a', 'b']"),
+    ]:
+        with pytest.raises(ValueError) as err:
+            call()
+        assert str(err.value) == message

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from bal_utils import analysis, reference
-from bal_utils.results import load_grid, load_runs, pack_grid, packed_grids
+from bal_utils.packed import load_grid, pack_grid, packed_grids
+from bal_utils.results import load_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 
