@@ -24,7 +24,8 @@ from .acquisition import known_acquisitions
 from .config import Config
 from .presets import get_preset
 from .data import ENV_VAR, load_mnist
-from .grid import CONNECT_TIMEOUT, run_grid
+from .grid import CONNECT_TIMEOUT, EXECUTORS, run_grid
+from .runtime import check_lockstep
 from .loop import run_active_learning
 from .provenance import commit_run_file
 from .report import format_report
@@ -53,14 +54,18 @@ def _parser():
     grid = sub.add_parser("grid", help="run or resume every (acquisition, seed) pair of a preset")
     common(grid)
     grid.add_argument("--workers", type=int, default=2, help="worker processes (0: in this process); with --executor dask and no --scheduler, the local cluster's")
-    grid.add_argument("--threads", type=int, default=1, help="backend threads per worker, one run at a time each (0: backend default)")
+    grid.add_argument("--threads", type=int, default=None,
+                      help="backend threads per worker, one run at a time each (0: backend default; default: 1, "
+                           "and 0 with --executor lockstep, whose one process uses every core)")
     grid.add_argument("--commit", action="store_true", help="git-commit each run file as its run finishes")
     grid.add_argument("--chunk", type=int, default=None, metavar="STEPS",
                       help="run at most STEPS steps of a run, then take the least advanced run again, so that all runs "
                            "advance together (a partial grid has every mean curve to the same point); default: whole runs")
-    grid.add_argument("--executor", choices=("local", "dask"), default="local",
-                      help="local: worker processes on this machine (default); dask: every run a Dask task, on a local "
-                           "cluster of --workers processes or on --scheduler (pip install 'bal_utils[dask]')")
+    grid.add_argument("--executor", choices=EXECUTORS, default=None,
+                      help="local: worker processes on this machine; dask: every run a Dask task, on a local "
+                           "cluster of --workers processes or on --scheduler (pip install 'bal_utils[dask]'); "
+                           "lockstep: every run in this process, trained together, one computation per step "
+                           "(default: lockstep where the backend sees a GPU, else local)")
     grid.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                       help="with --executor dask: the address of a running Dask scheduler (default: start a local cluster); "
                            "--out must be on a filesystem every worker sees")
@@ -232,6 +237,8 @@ def _main(args) -> int:
     if args.command == "grid":
         _check_executor_options(args)
     config = _config(args)
+    if args.command == "grid" and args.executor == "lockstep":
+        check_lockstep(config)
     _check_out(args.out)
     data = _load_data(config, args.data)  # fails early, in one line
     if args.command == "run":
@@ -256,10 +263,17 @@ def _main(args) -> int:
     if args.executor == "dask":
         timeout = CONNECT_TIMEOUT if args.connect_timeout is None else args.connect_timeout
         dask_options = dict(executor="dask", scheduler=args.scheduler, connect_timeout=timeout)
-    done = run_grid(config, args.out, workers=args.workers, threads_per_worker=args.threads, data_path=args.data,
-                    on_run_done=commit_run_file if args.commit else None, chunk=args.chunk, **dask_options)
+    if args.executor != "dask":
+        dask_options = dict(executor=args.executor)
+    stats = {}
+    threads = args.threads if args.threads is not None else 0 if args.executor == "lockstep" else 1
+    done = run_grid(config, args.out, workers=args.workers, threads_per_worker=threads, data_path=args.data,
+                    on_run_done=commit_run_file if args.commit else None, chunk=args.chunk, stats=stats, **dask_options)
     for acq, seed, seconds in done:
         print(f"{acq} seed {seed}: {seconds:.0f} s")
+    if "compilations" in stats:
+        print(f"lockstep: {stats['compilations']} compilations; {stats['train']:.0f} s training, "
+              f"{stats['evaluate']:.0f} s evaluating, {stats['score']:.0f} s scoring")
     return 0
 
 

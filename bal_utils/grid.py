@@ -10,7 +10,9 @@ grows together and a grid stopped half-way has every function's mean curve to
 the same point.
 
 With ``executor="dask"`` every run is a Dask task instead, on a ``LocalCluster``
-started for the call or on an existing cluster (:mod:`bal_utils._dask`).
+started for the call or on an existing cluster (:mod:`bal_utils._dask`). With
+``executor="lockstep"`` every run advances together in this process, trained
+as one computation per step (:mod:`bal_utils.lockstep`): the fast choice on a GPU.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ from tqdm.auto import tqdm
 
 from . import checks
 from .config import Config
-from .runtime import init_worker, run_one, steps_done
+from .runtime import check_lockstep, gpu_available, init_worker, pin_threads, run_one, steps_done
 from .results import run_filename
 
-#: Where the grid's runs execute: worker processes on this machine, or Dask tasks.
-EXECUTORS = ("local", "dask")
+#: Where the grid's runs execute: worker processes on this machine, Dask tasks, or all runs
+#: as one computation in this process.
+EXECUTORS = ("local", "dask", "lockstep")
 #: Dask: retries of a run that raised (each resumes from its file).
 DASK_RETRIES = 2
 #: Dask: seconds to wait for a scheduler given by address.
@@ -46,6 +49,17 @@ def distributed_module():
     except ImportError:
         raise DaskNotInstalledError(DASK_MISSING, name="distributed") from None
     return distributed
+
+
+def default_executor(config: Config | None = None) -> str:
+    """``"lockstep"`` where the backend sees a GPU (and ``config``'s runs can move in lockstep),
+    else ``"local"``; ``benchmarks/lockstep.py`` measures both."""
+    if config is not None:
+        try:
+            check_lockstep(config)
+        except ValueError:
+            return "local"
+    return "lockstep" if gpu_available() else "local"
 
 
 def grid_jobs(config: Config):
@@ -94,6 +108,7 @@ def run_grid(
     retries: int = DASK_RETRIES,
     connect_timeout: float = CONNECT_TIMEOUT,
     chunk: int | None = None,
+    stats: dict | None = None,
 ) -> list:
     """Run every (acquisition, seed) pair of ``config`` into ``out_dir``.
 
@@ -109,9 +124,13 @@ def run_grid(
     on_run_done : callable, optional
         Called as ``on_run_done(path)`` in this process when a run finishes
         (e.g. to commit the file).
-    executor : ``"local"`` or ``"dask"``
+    executor : ``"local"``, ``"dask"``, ``"lockstep"`` or ``None``
         ``"local"``: worker processes on this machine. ``"dask"``: every run is a Dask
         task (needs ``pip install 'bal_utils[dask]'``); see :mod:`bal_utils._dask`.
+        ``"lockstep"``: every run in this process, trained together (``workers`` is not
+        used; ``threads_per_worker`` pins this process if its backend has not started yet);
+        see :mod:`bal_utils.lockstep`.
+        ``None``: :func:`default_executor`.
     scheduler : str or dask.distributed.Client, optional
         Only with ``executor="dask"``: the address of a running Dask scheduler
         (``tcp://HOST:PORT``) or a client of yours; ``None`` starts a ``LocalCluster``
@@ -130,10 +149,16 @@ def run_grid(
         Each piece reloads the data and rebuilds the model (a few seconds), so keep pieces
         of several steps; not with ``warm_start``, whose resumes replay every earlier training.
 
+    stats : dict, optional
+        Lockstep only: receives the number of compilations and the seconds spent
+        training, evaluating and scoring.
+
     Returns
     -------
     list of ``(acquisition, seed, seconds)`` for the runs done in this call.
     """
+    if executor is None:
+        executor = default_executor(config)
     if executor not in EXECUTORS:
         raise ValueError(f"executor={executor!r} is not allowed: expected one of {list(EXECUTORS)} (a dask.distributed.Client goes in scheduler=)")
     if scheduler is not None and executor != "dask":
@@ -145,10 +170,12 @@ def run_grid(
             raise ValueError("workers=0 runs in this process, which executor='dask' does not: expected workers >= 1 for its local cluster")
         checks.integer("retries", retries, 0)
         distributed_module()  # fails early, in one line, without Dask
+    if executor == "lockstep":
+        check_lockstep(config)
     if chunk is not None:
         checks.integer("chunk", chunk, 1)
-        if executor == "dask":
-            raise ValueError("chunk= is for the local executor: a Dask task runs a whole run")
+        if executor != "local":
+            raise ValueError(f"chunk= is for the local executor: executor={executor!r} advances every run together")
         warm = [acq for acq in config.acquisitions if config.for_acquisition(acq).warm_start]
         if warm:
             raise ValueError(f"chunk={chunk} with warm_start=True ({', '.join(warm)}) is not allowed: "
@@ -160,6 +187,16 @@ def run_grid(
     total = len(jobs) * (config.n_steps + 1)
     todo = [job for job in jobs if steps_done(paths[job]) < config.n_steps + 1]
     done = []
+    if executor == "lockstep":
+        if not todo:
+            return done
+        try:
+            pin_threads(threads_per_worker)
+        except RuntimeError:  # the backend already runs in this process (a notebook): keep its threads
+            pass
+        from .lockstep import run_lockstep  # starts the backend, after the threads are pinned
+
+        return run_lockstep(config, out_dir, data_path=data_path, progress=progress, on_run_done=on_run_done, stats=stats)
     if executor == "dask":
         if not todo:  # nothing to run: no cluster needed
             return done

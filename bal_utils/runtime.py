@@ -23,6 +23,29 @@ from .results import load_run
 THREAD_VARS = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
 
+def check_lockstep(config: Config) -> None:
+    """Raise ``ValueError`` in one line if the runs of ``config`` cannot move in lockstep (imports no backend)."""
+    warm = [acq for acq in config.acquisitions if config.for_acquisition(acq).warm_start]
+    if warm:
+        raise ValueError(f"warm_start=True ({', '.join(warm)}) is not allowed with executor='lockstep': "
+                         "it retrains every run from scratch at every step; use executor='local'")
+
+
+def gpu_available() -> bool:
+    """Whether the Keras backend sees a GPU (starts the backend)."""
+    from ._backend import keras
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return any(d.platform == "gpu" for d in jax.devices())
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_physical_devices("GPU"))
+    return False
+
+
 def steps_done(path: Path) -> int:
     """Finished steps in a run file (0 when it is missing or unreadable)."""
     try:
