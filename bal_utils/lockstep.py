@@ -36,7 +36,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import _autodiff
-from ._backend import keras
+from ._backend import keras  # noqa: F401  (starts the backend quietly)
 from keras import ops  # noqa: E402  (after the quiet import)
 
 from .config import Config
@@ -55,6 +55,14 @@ SHARED_FIELDS = ("architecture", "dense_units", "epochs", "batch_size", "batchin
 PARAM_NAMES = ("conv1_kernel", "conv1_bias", "conv2_kernel", "conv2_bias", "dense_kernel", "dense_bias", "probs_kernel", "probs_bias")
 FILTERS = 32
 ADAM = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}  # Keras' defaults, as BayesianCNN's optimizer
+#: How a retraining's mini-batches are looped over (see :class:`Engine`).
+LOOPS = ("compiled", "per_batch")
+
+
+def _default_loop() -> str:
+    from .runtime import gpu_available
+
+    return "per_batch" if _autodiff.backend() == "jax" and not gpu_available() else "compiled"
 
 
 def bucket(n: int, low: int = 8) -> int:
@@ -167,16 +175,24 @@ class _Spec:
 class Engine:
     """Compiled training and prediction for groups of R runs that share :data:`SHARED_FIELDS`.
 
-    ``grouped``: the convolutions' form (see :func:`features`).
+    ``grouped``: the convolutions' form (see :func:`features`). ``loop``: ``"compiled"``
+    runs a whole retraining as one compiled loop; ``"per_batch"`` calls one compiled
+    Adam step (of every run) per mini-batch from Python. Default: compiled, except on
+    JAX's CPU backend, whose compiled loops run their convolutions about 14 times slower
+    than the same step called on its own (measured on a 2-core CPU; ``benchmarks/lockstep.py
+    --loop`` re-measures).
     """
 
-    def __init__(self, config: Config, grouped: bool = False):
+    def __init__(self, config: Config, grouped: bool = False, loop: str | None = None):
         _autodiff.backend()
         self.config, self.grouped = config, bool(grouped)
         self.spec = _Spec(SHAPES[config.architecture][1], (float(config.dropout_trunk), float(config.dropout_head)),
                           float(config.learning_rate), bucket(config.batch_size))
         self.pixels = read_pixels(config.architecture)
-        self._train = _autodiff.Compiled(self._train_fn, xla=self.grouped)
+        self.loop = _default_loop() if loop is None else loop
+        if self.loop not in LOOPS:
+            raise ValueError(f"loop={self.loop!r} is not allowed: expected one of {list(LOOPS)}")
+        self._train = _autodiff.Compiled(self._train_fn if self.loop == "compiled" else self._step_fn, xla=self.grouped)
         self._predict = _autodiff.Compiled(self._predict_fn, xla=self.grouped)
 
     @property
@@ -190,35 +206,36 @@ class Engine:
         ce = -ops.take_along_axis(logp, ops.expand_dims(ops.transpose(y), -1), axis=-1)[..., 0]  # (B, R)
         return ops.sum(ops.transpose(w) * ce) + ops.sum(decay * ops.sum(ops.square(params["dense_kernel"]), axis=(1, 2)))
 
-    def _train_fn(self, params, images, labels, index, weight, n_batches, keys, decay):
+    def _adam_step(self, i, carry, images, labels, index, weight, keys, decay):
+        """Mini-batch ``i`` of every run: its gradient and one Adam step (Keras' update)."""
         spec = self.spec
-        grad = _autodiff.value_and_grad(self._loss)
+        p, m, v = carry
         rows = index.shape[-1]
-        widths = (params["dense_kernel"].shape[1], params["dense_kernel"].shape[2])
+        masks = []
+        for j, (rate, width) in enumerate(zip(spec.rates, (p["dense_kernel"].shape[1], p["dense_kernel"].shape[2]))):
+            u = _autodiff.uniform(keys, 2 * i + j, (spec.mask_rows, width))[:, :rows]  # (R, B, width)
+            masks.append(ops.transpose(ops.cast(u >= rate, "float32") / (1.0 - rate), (1, 0, 2)))
+        x = ops.transpose(ops.take(images, index[i], axis=0), (1, 2, 3, 0))  # (B, H, W, R)
+        y = ops.take(labels, index[i], axis=0)  # (R, B)
+        _, g = _autodiff.value_and_grad(self._loss)(p, x, y, weight[i], *masks, decay)
+        t = ops.cast(i + 1, "float32")
+        alpha = spec.learning_rate * ops.sqrt(1.0 - ADAM["beta_2"] ** t) / (1.0 - ADAM["beta_1"] ** t)
+        m = {k: m[k] + (g[k] - m[k]) * (1.0 - ADAM["beta_1"]) for k in p}
+        v = {k: v[k] + (ops.square(g[k]) - v[k]) * (1.0 - ADAM["beta_2"]) for k in p}
+        p = {k: p[k] - m[k] * alpha / (ops.sqrt(v[k]) + ADAM["epsilon"]) for k in p}
+        return p, m, v
 
-        def masks(i):
-            out = []
-            for j, (rate, width) in enumerate(zip(spec.rates, widths)):
-                u = _autodiff.uniform(keys, 2 * i + j, (spec.mask_rows, width))[:, :rows]  # (R, B, width)
-                out.append(ops.transpose(ops.cast(u >= rate, "float32") / (1.0 - rate), (1, 0, 2)))
-            return out
-
+    def _train_fn(self, params, images, labels, index, weight, n_batches, keys, decay):
+        """The whole retraining as one compiled loop over the mini-batches."""
         def body(i, carry):
-            p, m, v = carry
-            x = ops.transpose(ops.take(images, index[i], axis=0), (1, 2, 3, 0))  # (B, H, W, R)
-            y = ops.take(labels, index[i], axis=0)  # (R, B)
-            trunk_mask, head_mask = masks(i)
-            _, g = grad(p, x, y, weight[i], trunk_mask, head_mask, decay)
-            t = ops.cast(i + 1, "float32")
-            alpha = spec.learning_rate * ops.sqrt(1.0 - ADAM["beta_2"] ** t) / (1.0 - ADAM["beta_1"] ** t)
-            m = {k: m[k] + (g[k] - m[k]) * (1.0 - ADAM["beta_1"]) for k in p}
-            v = {k: v[k] + (ops.square(g[k]) - v[k]) * (1.0 - ADAM["beta_2"]) for k in p}
-            p = {k: p[k] - m[k] * alpha / (ops.sqrt(v[k]) + ADAM["epsilon"]) for k in p}
-            return p, m, v
+            return self._adam_step(i, carry, images, labels, index, weight, keys, decay)
 
         zeros = {k: ops.zeros_like(val) for k, val in params.items()}
         p, _, _ = ops.fori_loop(0, n_batches, body, (params, zeros, dict(zeros)))
         return p
+
+    def _step_fn(self, carry, images, labels, index, weight, i, keys, decay):
+        return self._adam_step(i, carry, images, labels, index, weight, keys, decay)
 
     def _predict_fn(self, params, x):
         r = params["conv1_bias"].shape[0]
@@ -265,10 +282,17 @@ class Engine:
                 index[i, j, : len(b)] = j * n_cap + np.asarray(b)
                 weight[i, j, : len(b)] = 1.0 / len(b)
         keys = np.array([[int(s) % 2**31, 0x5EED] for s in seeds], np.int32)
-        out = self._train({k: ops.convert_to_tensor(v) for k, v in params.items()}, ops.convert_to_tensor(flat),
-                          ops.convert_to_tensor(flat_y), ops.convert_to_tensor(index), ops.convert_to_tensor(weight),
-                          ops.convert_to_tensor(np.int32(len(batches[0]))), ops.convert_to_tensor(keys),
-                          ops.convert_to_tensor(np.asarray(decays, np.float32)))
+        tensors = [ops.convert_to_tensor(a) for a in (flat, flat_y, index, weight)]
+        keys, decays = ops.convert_to_tensor(keys), ops.convert_to_tensor(np.asarray(decays, np.float32))
+        params = {k: ops.convert_to_tensor(v) for k, v in params.items()}
+        if self.loop == "compiled":
+            out = self._train(params, *tensors, ops.convert_to_tensor(np.int32(len(batches[0]))), keys, decays)
+        else:
+            zeros = {k: ops.zeros_like(v) for k, v in params.items()}
+            carry = (params, zeros, dict(zeros))
+            for i in range(len(batches[0])):
+                carry = self._train(carry, *tensors, ops.convert_to_tensor(np.int32(i)), keys, decays)
+            out = carry[0]
         return {k: np.asarray(ops.convert_to_numpy(v)) for k, v in out.items()}
 
     def predict(self, params, x, chunk: int = 1024) -> np.ndarray:

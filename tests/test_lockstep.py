@@ -72,6 +72,18 @@ def test_padding_changes_nothing(subset):
     assert not np.allclose(exact["dense_kernel"], start["dense_kernel"])  # it trained
 
 
+def test_the_python_loop_over_batches_equals_the_compiled_loop(subset):
+    cfg = get_preset("smoke", epochs=2, batch_size=16)
+    x, y = _images(subset, 30)
+    start = lockstep.init_params(cfg, [4])
+    compiled = lockstep.Engine(cfg, loop="compiled").train(start, [x], [y], [9], [0.1])
+    per_batch = lockstep.Engine(cfg, loop="per_batch").train(start, [x], [y], [9], [0.1])
+    for name in lockstep.PARAM_NAMES:
+        np.testing.assert_allclose(per_batch[name], compiled[name], **TOL, err_msg=name)
+    with pytest.raises(ValueError, match="loop='fast' is not allowed: expected one of"):
+        lockstep.Engine(cfg, loop="fast")
+
+
 def test_a_run_does_not_depend_on_the_runs_beside_it(subset):
     cfg = get_preset("smoke", epochs=2)
     engine = lockstep.Engine(cfg)
@@ -147,3 +159,27 @@ def test_sigkill_then_resume_equals_an_uninterrupted_lockstep_grid(tmp_path):
         ref_run = want[(run["acquisition"], run["seed"])]
         assert [h["acquired_indices"] for h in run["history"]] == [h["acquired_indices"] for h in ref_run["history"]]
         assert [h["test_accuracy"] for h in run["history"]] == [h["test_accuracy"] for h in ref_run["history"]]
+
+
+def test_the_committed_lockstep_grid_lies_within_the_seed_spread_of_the_per_run_grid():
+    """``results/paper-lockstep`` (BALD and random, 3 seeds, the first 30 acquisitions of the paper
+    preset, run by the lockstep engine) against the same steps of ``results/paper`` (the per-run engine).
+
+    The criterion, per acquisition function: (1) the mean over the 31 steps of the difference of the
+    two mean curves (the difference of the mean error over the curve) is within 2 points of test
+    error; (2) the mean over the steps of the absolute difference of the mean curves is below the
+    mean over the steps of the per-run grid's seed standard deviation: the two engines' curves
+    differ by less than one grid's seeds differ from each other.
+    """
+    from bal_utils import load_grid
+
+    lock, per_run = load_grid("paper-lockstep"), load_grid("paper")
+    assert len(lock) == 6 and all(r["status"] == "complete" and len(r["history"]) == 31 for r in lock)
+    assert {r["provenance"]["executor"]["name"] for r in lock} == {"lockstep"}
+    for acq in ("bald", "random"):
+        a = np.array([[h["test_error"] for h in r["history"][:31]] for r in lock if r["acquisition"] == acq])
+        b = np.array([[h["test_error"] for h in r["history"][:31]] for r in per_run if r["acquisition"] == acq])
+        assert a.shape == b.shape == (3, 31)
+        gap = a.mean(0) - b.mean(0)
+        assert abs(gap.mean()) <= 0.02, (acq, gap.mean())
+        assert np.abs(gap).mean() < b.std(0, ddof=1).mean(), (acq, np.abs(gap).mean(), b.std(0, ddof=1).mean())
