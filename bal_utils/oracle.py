@@ -62,6 +62,37 @@ def scripted_oracle(error_rate: float = 0.0, seed: int = 0):
     return answer
 
 
+#: What every record of a session's history holds.
+HISTORY_KEYS = ("step", "n_labelled", "test_error", "queried", "answers", "true_labels", "oracle", "seconds")
+
+
+def load_session(path) -> dict:
+    """Read and check a session file; ``ValueError`` naming the file and what is wrong with it."""
+    import json
+
+    try:
+        record = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise ValueError(f"session file {path}: cannot be read as JSON ({err}); delete it to start again") from None
+    problem = None
+    if not isinstance(record, dict) or record.get("schema") != SCHEMA:
+        problem = f"schema is not {SCHEMA!r}"
+    elif not isinstance(record.get("history"), list):
+        problem = "history is not a list"
+    else:
+        for i, h in enumerate(record["history"]):
+            missing = [k for k in HISTORY_KEYS if not isinstance(h, dict) or k not in h]
+            if missing:
+                problem = f"history[{i}] lacks {missing}"
+                break
+            if len(h["answers"]) not in (0, len(h["queried"])):
+                problem = f"history[{i}] has {len(h['answers'])} answers for {len(h['queried'])} queries"
+                break
+    if problem:
+        raise ValueError(f"session file {path}: {problem}; delete it to start again")
+    return record
+
+
 class OracleSession:
     """A resumable active-learning session whose labels come from an oracle.
 
@@ -97,9 +128,7 @@ class OracleSession:
         self.splits = make_splits(self.data, config, self.seed)
         self.path = Path(out_dir) / f"oracle-{acquisition}-seed{self.seed}.json" if out_dir is not None else None
         if self.path is not None and self.path.exists():
-            import json
-
-            self.record = json.loads(self.path.read_text())
+            self.record = load_session(self.path)
             if self.record.get("schema") != SCHEMA or self.record.get("config") != config.to_dict() or self.record.get("acquisition") != acquisition:
                 raise ValueError(f"session file {self.path} holds another session (schema, config or acquisition differ); use another folder")
         else:

@@ -51,3 +51,18 @@ def test_wrong_answers_and_skips(cfg, subset):
         s.answer([1, 2])
     with pytest.raises(ValueError, match="12 is not allowed"):
         s.answer([12] * cfg.acquire_per_step)
+
+
+def test_a_damaged_session_file_is_named_with_what_is_wrong(cfg, subset, tmp_path):
+    from bal_utils.oracle import load_session
+
+    session = OracleSession(cfg, "random", seed=0, out_dir=tmp_path, data=subset)
+    record = load_session(session.path)
+    record["history"][0]["answers"] = [1]  # one answer for several queries
+    session.path.write_text(json.dumps(record))
+    n = len(record["history"][0]["queried"])
+    with pytest.raises(ValueError, match=rf"history\[0\] has 1 answers for {n} queries; delete it to start again"):
+        OracleSession(cfg, "random", seed=0, out_dir=tmp_path, data=subset)
+    session.path.write_text("{not json")
+    with pytest.raises(ValueError, match="cannot be read as JSON"):
+        OracleSession(cfg, "random", seed=0, out_dir=tmp_path, data=subset)
