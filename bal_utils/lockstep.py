@@ -132,10 +132,9 @@ def features(params, x, pool: int, grouped: bool = False):
     """The R trunks: ``x (B, H, W, R)`` (run ``r``'s images in channel ``r``) -> ``(B, R, F)``.
 
     ``grouped=False``: R ordinary convolutions, one per run, in one compiled
-    function. ``grouped=True``: one grouped convolution of R groups. XLA's CPU
-    gradient of a grouped convolution is about 100 times slower than R
-    ordinary ones (``benchmarks/lockstep.py --grouped`` measures it), so the
-    default is per run; on a GPU the grouped form may launch fewer kernels.
+    function. ``grouped=True``: one grouped convolution of R groups, which was
+    much slower on a CPU (``benchmarks/lockstep.py --grouped`` measures it), so
+    the default is per run; on a GPU the grouped form may launch fewer kernels.
     """
     r = params["conv1_bias"].shape[0]
     if not grouped:
@@ -178,9 +177,8 @@ class Engine:
     ``grouped``: the convolutions' form (see :func:`features`). ``loop``: ``"compiled"``
     runs a whole retraining as one compiled loop; ``"per_batch"`` calls one compiled
     Adam step (of every run) per mini-batch from Python. Default: compiled, except on
-    JAX's CPU backend, whose compiled loops run their convolutions about 14 times slower
-    than the same step called on its own (measured on a 2-core CPU; ``benchmarks/lockstep.py
-    --loop`` re-measures).
+    JAX's CPU backend, whose compiled loops ran their convolutions far slower than the
+    same step called on its own (``benchmarks/lockstep.py --loop`` measures it).
     """
 
     def __init__(self, config: Config, grouped: bool = False, loop: str | None = None):
