@@ -28,7 +28,7 @@ from .grid import CONNECT_TIMEOUT, EXECUTORS, run_grid
 from .runtime import check_lockstep
 from .loop import run_active_learning
 from .provenance import commit_run_file
-from .report import format_report
+from .report import CONVENTIONS, format_report
 from .results import load_run, load_runs, run_filename
 
 
@@ -74,6 +74,9 @@ def _parser():
 
     rep = sub.add_parser("report", help="labels-to-reach table of a results directory")
     rep.add_argument("directory")
+    rep.add_argument("--convention", choices=CONVENTIONS, default="seeds",
+                     help="seeds: labelled images per seed, mean ± sd (default); mean-curve: acquired images read from "
+                          "the mean curve over seeds, as the paper's Table 1 and the book count")
     rep.add_argument("--errors", default="0.10,0.05", help="comma-separated test errors in (0, 1), e.g. 0.10,0.05 or 10%%,5%% (default: 0.10,0.05)")
     return p
 
@@ -231,7 +234,7 @@ def _main(args) -> int:
         runs = load_runs(args.directory, skip_bad=True)
         if not runs:
             raise ValueError(f"report {args.directory}: no readable run file there (<acquisition>-seed<seed>.json)")
-        print(format_report(runs, errors))
+        print(format_report(runs, errors, args.convention))
         return 0
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if args.command == "grid":

@@ -3,25 +3,55 @@
 from __future__ import annotations
 
 from .acquisition import DISPLAY_NAMES
-from .analysis import summarise
+from .analysis import acquired_to_reach, mean_curves, summarise
 from .provenance import provenance_summary
 
+#: How the report counts images to reach an error: labelled images per seed, averaged
+#: (``"seeds"``), or acquired images read from the mean curve over seeds, as the paper's
+#: Table 1 and the book's chapters count (``"mean-curve"``).
+CONVENTIONS = ("seeds", "mean-curve")
 
-def format_report(runs, errors=(0.10, 0.05)) -> str:
+
+def format_report(runs, errors=(0.10, 0.05), convention: str = "seeds") -> str:
     """The labels-to-reach table and the error at the last step, as text.
+
+    ``convention`` (:data:`CONVENTIONS`) says how images to reach an error are counted; the
+    table's last lines say which.
 
     Runs of several configurations (a folder of sub-grids, such as the protocol
     study) get one table each, headed by the configuration's name: seeds are
     only averaged within a configuration.
     """
+    if convention not in CONVENTIONS:
+        raise ValueError(f"convention={convention!r} is not allowed: expected one of {list(CONVENTIONS)}")
     if not runs:
         return "no runs found"
     by_name = {}
     for run in runs:
         by_name.setdefault(str(run.get("config", {}).get("name", "?")), []).append(run)
+    table = _mean_curve_table if convention == "mean-curve" else _report_table
     if len(by_name) == 1:
-        return _report_table(runs, errors)
-    return "\n\n".join(f"== {name} ({len(group)} run{'s' * (len(group) > 1)})\n{_report_table(group, errors)}" for name, group in sorted(by_name.items()))
+        return table(runs, errors)
+    return "\n\n".join(f"== {name} ({len(group)} run{'s' * (len(group) > 1)})\n{table(group, errors)}" for name, group in sorted(by_name.items()))
+
+
+def _mean_curve_table(runs, errors):
+    heads = ["acquisition", "seeds"] + [f"acquired to {100 * e:g}% error" for e in errors] + ["last step error"]
+    rows = []
+    for acq, (n, err, _, seeds) in mean_curves(runs).items():
+        row = [DISPLAY_NAMES.get(acq, acq), str(seeds)]
+        for e in errors:
+            hit = acquired_to_reach(n, err, e, n_initial=int(n[0]))
+            row.append("not reached" if hit is None else str(hit))
+        row.append(f"{100 * err[-1]:.2f}% at {int(n[-1])}")
+        rows.append(row)
+    widths = [max(len(str(x)) for x in col) for col in zip(heads, *rows)]
+    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    out = [line(heads), line("-" * w for w in widths)] + [line(r) for r in rows]
+    out.append("acquired = labelled images minus the initial set, read from the mean curve over seeds "
+               "(each function's runs cut to its shortest), as the paper's Table 1 counts")
+    out.append(provenance_summary(runs))
+    return "\n".join(out)
 
 
 def _report_table(runs, errors):

@@ -6,12 +6,15 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bal_utils import get_preset, load_mnist, load_run, load_runs, run_active_learning
 from bal_utils.cli import main, parse_errors
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SMOKE = ["--preset", "smoke", "--set", "dataset=mnist-subset"]
 
@@ -236,3 +239,20 @@ def test_a_complete_grid_says_so_and_a_finished_run_extends_with_more_steps(caps
     assert main(["run", *SMOKE, "--set", "acquisitions=bald", "--set", "seeds=0", "--acquisition", "bald", "--steps", "1",
                  "--out", str(tmp_path)]) == 2
     assert "cannot be shortened" in _error_line(capsys)
+
+
+def test_report_prints_the_books_convention_when_asked(capsys):
+    """``--convention mean-curve``: acquired images read from the mean curve, as chapter 5's Table 1 counts."""
+    from bal_utils.analysis import acquired_to_reach, mean_curves
+    from bal_utils.report import format_report
+
+    grid = ROOT / "results" / "authors"
+    assert main(["report", str(grid), "--convention", "mean-curve"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    n, err, _, seeds = mean_curves(load_runs(grid))["bald"]
+    want = [str(acquired_to_reach(n, err, e)) for e in (0.10, 0.05)]
+    bald = next(line for line in lines if line.startswith("BALD "))
+    assert bald.split()[1:4] == [str(seeds), *want]
+    assert any("read from the mean curve over seeds" in line for line in lines)
+    with pytest.raises(ValueError, match="convention='book' is not allowed"):
+        format_report(load_runs(grid), convention="book")
