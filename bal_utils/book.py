@@ -106,6 +106,8 @@ def figure_style(dpi: int = 100, colors: int = 256) -> None:
         return
     from matplotlib.figure import Figure
 
+    plt.close(plt.figure())  # loads the inline backend now, so that its own PNG formatter does not replace ours
+
     def png(fig):
         import io
 
