@@ -26,6 +26,7 @@ import numpy as np
 __all__ = [
     "bald",
     "entropy",
+    "epig",
     "expected_entropy",
     "max_entropy",
     "mean_std",
@@ -79,7 +80,7 @@ def predictive_entropy(probs) -> np.ndarray:
 def expected_entropy(probs) -> np.ndarray:
     """(1/T) Σ_t H[p_t]: mean entropy of the T samples, shape ``(N,)``.
 
-    This is *not* the predictive entropy (a mistake one popular library makes);
+    This is *not* the predictive entropy (a mistake seen in re-implementations);
     it is the second term of BALD.
     """
     p = validate_probs(probs)
@@ -177,3 +178,35 @@ def select_top_k(scores, k: int) -> np.ndarray:
         raise ValueError("scores contain NaN: an acquisition function must return finite scores")
     # Stable sort on -score: equal scores keep their order of position.
     return np.argsort(-s, kind="stable")[:k]
+
+
+def epig(probs_pool, probs_target, chunk: int = 256) -> np.ndarray:
+    """Expected predictive information gain (Bickford Smith et al., AISTATS 2023), in nats, shape ``(N,)``.
+
+    EPIG(x) = E_{x*}[ I(y; y* | x, x*) ]: how much labelling ``x`` would tell about the
+    predictions at target inputs ``x*``, averaged over the ``M`` targets. ``probs_pool``
+    is ``(T, N, C)`` and ``probs_target`` ``(T, M, C)``, from the *same* T posterior
+    samples (the same dropout masks or ensemble members, in the same order), whose joint
+    predictive p(y, y*) = (1/T) sum_t p_t(y | x) p_t(y* | x*) gives, exactly (no sampled
+    labels), I = H[y] + H[y*] - H[y, y*]. Memory: about ``chunk**2 * C**2`` floats at a time.
+    """
+    pool = validate_probs(probs_pool, "probs_pool")
+    target = validate_probs(probs_target, "probs_target")
+    if pool.shape[0] != target.shape[0] or pool.shape[2] != target.shape[2]:
+        raise ValueError(f"probs_pool {pool.shape} and probs_target {target.shape}: expected the same T samples "
+                         "and the same C classes")
+    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+        raise ValueError(f"chunk={chunk!r} is not allowed: expected an integer >= 1")
+    t = pool.shape[0]
+    h_pool, h_target = entropy(pool.mean(axis=0)), entropy(target.mean(axis=0))
+    out = np.zeros(pool.shape[1])
+    for i in range(0, pool.shape[1], chunk):
+        a = pool[:, i : i + chunk]
+        total = np.zeros(a.shape[1])
+        for j in range(0, target.shape[1], chunk):
+            b = target[:, j : j + chunk]
+            joint = np.einsum("tac,tbd->abcd", a, b) / t  # (n, m, C, C)
+            h_joint = entropy(joint.reshape(*joint.shape[:2], -1))
+            total += (h_pool[i : i + chunk, None] + h_target[None, j : j + chunk] - h_joint).sum(axis=1)
+        out[i : i + chunk] = total / target.shape[1]
+    return np.maximum(out, 0.0)
