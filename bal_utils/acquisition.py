@@ -25,6 +25,7 @@ from .batch import batch_bald, power_bald
 from .scores import (  # noqa: F401  (the scores are part of this module's public surface)
     bald,
     entropy,
+    epig,
     expected_entropy,
     max_entropy,
     mean_std,
@@ -37,7 +38,7 @@ from .scores import (  # noqa: F401  (the scores are part of this module's publi
 )
 
 __all__ = ["ACQUISITIONS", "COLORS", "DISPLAY_NAMES", "REGISTRY", "Acquisition", "CandidateBatch", "get_acquisition",
-           "is_batch_acquisition", "known_acquisitions", "needs_predictions", "select", "select_top_k"]
+           "is_batch_acquisition", "known_acquisitions", "needs_predictions", "needs_targets", "select", "select_top_k"]
 
 
 class CandidateBatch(NamedTuple):
@@ -61,6 +62,7 @@ class Acquisition:
     score: Optional[Callable] = None
     select_batch: Optional[Callable] = None
     needs_predictions: bool = True  # False: reads only N (random), so no forward passes are needed
+    needs_targets: bool = False  # True: scores need predictions at target inputs too (EPIG), from the same T samples
 
     def __post_init__(self):
         if (self.score is None) == (self.select_batch is None):
@@ -75,11 +77,20 @@ class Acquisition:
         """The registered function: ``score(probs, rng=None)`` or ``select_batch(probs, k, rng=None)``."""
         return self.select_batch if self.is_batch else self.score
 
-    def __call__(self, probs, k: int, rng=None) -> CandidateBatch:
-        """The ``k`` positions of ``probs`` ``(T, N, C)`` to acquire, as a :class:`CandidateBatch`."""
+    def __call__(self, probs, k: int, rng=None, targets=None) -> CandidateBatch:
+        """The ``k`` positions of ``probs`` ``(T, N, C)`` to acquire, as a :class:`CandidateBatch`.
+
+        ``targets`` ``(T, M, C)``: the predictions at the target inputs, from the same T
+        samples, for a function that ``needs_targets`` (ignored by the others).
+        """
         if self.is_batch:
             return CandidateBatch(np.asarray(self.select_batch(probs, k, rng=rng), dtype=np.int64), None)
-        scores = self.score(probs, rng=rng)
+        if self.needs_targets:
+            if targets is None:
+                raise ValueError(f"acquisition {self.name!r} needs targets=: the predictions (T, M, C) at the target inputs")
+            scores = self.score(probs, targets, rng=rng)
+        else:
+            scores = self.score(probs, rng=rng)
         return CandidateBatch(select_top_k(scores, k), scores)
 
 
@@ -89,6 +100,10 @@ def _batchbald(probs, k, rng=None):
 
 def _power_bald(probs, k, rng=None):
     return power_bald(probs, k, rng=rng)
+
+
+def _epig(probs, targets, rng=None):
+    return epig(probs, targets)
 
 
 #: Every acquisition function, in the order legends and tables list them.
@@ -101,10 +116,11 @@ REGISTRY = {a.name: a for a in (
     Acquisition("variation_ratios_mean", "Variation ratios (1 - max p̄)", "C4", score=variation_ratios_mean),
     Acquisition("batchbald", "BatchBALD", "C5", select_batch=_batchbald),
     Acquisition("power_bald", "PowerBALD", "C6", select_batch=_power_bald),
+    Acquisition("epig", "EPIG", "C7", score=_epig, needs_targets=True),
 )}
 
-#: The score functions by name, ``f(probs, rng=None) -> scores`` (views of :data:`REGISTRY`).
-ACQUISITIONS = {name: a.score for name, a in REGISTRY.items() if not a.is_batch}
+#: The score functions of the pool's predictions alone, ``f(probs, rng=None) -> scores`` (views of :data:`REGISTRY`).
+ACQUISITIONS = {name: a.score for name, a in REGISTRY.items() if not a.is_batch and not a.needs_targets}
 #: Display names for plots and tables.
 DISPLAY_NAMES = {name: a.display_name for name, a in REGISTRY.items()}
 #: Matplotlib colours, one per acquisition function.
@@ -127,9 +143,15 @@ def get_acquisition(name: str) -> Callable:
     return _entry(name).function
 
 
-def select(name: str, probs, k: int, rng=None) -> CandidateBatch:
-    """Acquire ``k`` of the ``N`` candidates of ``probs`` ``(T, N, C)`` with the function ``name``."""
-    return _entry(name)(probs, k, rng=rng)
+def select(name: str, probs, k: int, rng=None, targets=None) -> CandidateBatch:
+    """Acquire ``k`` of the ``N`` candidates of ``probs`` ``(T, N, C)`` with the function ``name``
+    (``targets``: the predictions at the target inputs, for EPIG)."""
+    return _entry(name)(probs, k, rng=rng, targets=targets)
+
+
+def needs_targets(name: str) -> bool:
+    """Whether ``name`` scores against predictions at target inputs (EPIG)."""
+    return _entry(name).needs_targets
 
 
 def known_acquisitions() -> list:

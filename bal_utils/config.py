@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 
 from . import checks
-from .acquisition import known_acquisitions
+from .acquisition import known_acquisitions, needs_targets
 from .options import ARCHITECTURES, BATCHINGS, DATASETS, INITS, MC_MASKS, N_CLASSES, SCORINGS
 
 #: Fields that ``per_acquisition`` may change for one acquisition function.
@@ -83,6 +83,9 @@ class Config:
     warm_start : bool
         Keep the weights and Adam's state from the previous step and train on
         (``False``: re-initialise and train from scratch every step, the paper).
+    n_targets : int
+        EPIG's target inputs: a fresh random sample of this many pool images per
+        step, scored with the same T dropout masks as the candidates.
     scoring : {"mc_dropout", "deterministic"}
         Score the pool on T MC-dropout passes, or on one pass with dropout off
         (the paper's Figure 2): probabilities ``(1, N, C)``; ``mc_samples`` is
@@ -125,6 +128,7 @@ class Config:
     architecture: str = "seed"
     mc_masks: str = "shared"
     warm_start: bool = False
+    n_targets: int = 100
     scoring: str = "mc_dropout"
     pool_repeats: int = 1
     repeat_noise_std: float = 0.0308
@@ -288,6 +292,7 @@ def _validate(cfg: Config) -> None:
     for name, allowed in (("init", INITS), ("architecture", ARCHITECTURES), ("mc_masks", MC_MASKS), ("scoring", SCORINGS)):
         checks.choice(name, getattr(cfg, name), allowed)
     checks.integer("pool_repeats", cfg.pool_repeats, 1, 100)
+    checks.integer("n_targets", cfg.n_targets, 1, 100_000)
     checks.number("repeat_noise_std", cfg.repeat_noise_std, 0.0, 10.0)
     if not isinstance(cfg.warm_start, bool):
         raise ValueError(f"warm_start={cfg.warm_start!r} is not allowed: expected True or False")
@@ -309,3 +314,13 @@ def _validate(cfg: Config) -> None:
     for acq in cfg.acquisitions:
         if acq not in known:
             raise ValueError(f"acquisitions: {acq!r} is not a known acquisition function; known: {known}")
+    for acq in cfg.acquisitions:
+        if needs_targets(acq):  # the same T networks must score the candidates and the targets
+            run = dict(dict(cfg.per_acquisition).get(acq, ()))
+            masks, scoring = run.get("mc_masks", cfg.mc_masks), cfg.scoring
+            if scoring != "mc_dropout":
+                raise ValueError(f"scoring={scoring!r} is not allowed with {acq}: it needs T > 1 posterior samples "
+                                 "(expected 'mc_dropout')")
+            if masks != "shared":
+                raise ValueError(f"mc_masks={masks!r} is not allowed with {acq}: the candidates and the targets must "
+                                 "be scored by the same T networks (expected 'shared')")

@@ -26,7 +26,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import checks
-from .acquisition import needs_predictions, select
+from .acquisition import needs_predictions, needs_targets, select
 from .config import Config
 from .data import load_mnist, make_splits, repeat_pool, to_model_input
 from .provenance import now_iso, resume_stamp, stamp
@@ -74,13 +74,19 @@ def acquire(model, x_train, pool, config: Config, acquisition: str, seed: int, s
         candidates = np.asarray(pool)[np.isin(keys, drawn)]
     else:
         candidates = np.sort(rng.choice(pool, config.pool_subset, replace=False))
+    targets = None
     if not needs_predictions(acquisition):  # random reads only N: no forward passes
         probs = np.ones((1, len(candidates), 1))
     elif config.scoring == "deterministic":  # dropout off: one pass, probabilities (1, N, C)
         probs = model.predict(to_model_input(x_train[candidates]))[None]
+    elif needs_targets(acquisition):  # EPIG: candidates and a sample of the pool as targets, under the same T masks
+        drawn = rng.choice(pool, min(config.n_targets, len(pool)), replace=False)
+        both = model.mc_predict(to_model_input(x_train[np.concatenate([candidates, drawn])]), config.mc_samples,
+                                seed=rng, masks="shared")
+        probs, targets = both[:, : len(candidates)], both[:, len(candidates) :]
     else:
         probs = model.mc_predict(to_model_input(x_train[candidates]), config.mc_samples, seed=rng, masks=config.mc_masks)
-    picked = select(acquisition, probs, config.acquire_per_step, rng=rng)
+    picked = select(acquisition, probs, config.acquire_per_step, rng=rng, targets=targets)
     return candidates[picked.indices], picked.scores, candidates
 
 

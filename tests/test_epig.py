@@ -60,3 +60,26 @@ def test_shapes_are_checked_in_one_line():
         epig(_random_probs(rng, 4, 3, 5), _random_probs(rng, 5, 3, 5))
     with pytest.raises(ValueError, match="chunk=0 is not allowed"):
         epig(_random_probs(rng, 4, 3, 5), _random_probs(rng, 4, 3, 5), chunk=0)
+
+
+def test_epig_runs_in_the_loop_and_in_lockstep(subset, tmp_path):
+    from bal_utils import get_preset, load_runs, run_active_learning
+    from bal_utils.lockstep import run_lockstep
+
+    cfg = get_preset("smoke", acquisitions=("epig", "random"), n_targets=20)
+    record = run_active_learning(cfg, "epig", seed=0, data=subset, progress=False)
+    assert record["status"] == "complete"
+    assert all(len(h["acquired_indices"]) == cfg.acquire_per_step for h in record["history"][:-1])
+    run_lockstep(cfg, tmp_path, data=subset, progress=False)
+    assert {(r["acquisition"], r["status"]) for r in load_runs(tmp_path)} == {("epig", "complete"), ("random", "complete")}
+
+
+def test_epig_needs_the_same_networks_for_candidates_and_targets():
+    from bal_utils import get_preset
+
+    with pytest.raises(ValueError, match="mc_masks='per_image' is not allowed with epig: the candidates and the targets"):
+        get_preset("smoke", acquisitions=("epig",), mc_masks="per_image")
+    with pytest.raises(ValueError, match="scoring='deterministic' is not allowed with epig"):
+        get_preset("smoke", acquisitions=("epig",), scoring="deterministic")
+    with pytest.raises(ValueError, match="n_targets=0 is not allowed"):
+        get_preset("smoke", n_targets=0)

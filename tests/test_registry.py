@@ -28,30 +28,35 @@ def _probs(t=8, n=30, c=10, seed=0):
 def test_every_acquisition_keeps_the_contract(name):
     entry = REGISTRY[name]
     probs = _probs()
-    picked = select(name, probs, 5, rng=0)
+    targets = _probs(n=12, seed=1) if entry.needs_targets else None
+    picked = select(name, probs, 5, rng=0, targets=targets)
     assert isinstance(picked, CandidateBatch)
     assert picked.indices.shape == (5,) and len(set(picked.indices.tolist())) == 5
     assert picked.indices.min() >= 0 and picked.indices.max() < probs.shape[1]
-    assert np.array_equal(picked.indices, select(name, probs, 5, rng=0).indices)  # reproducible with a seed
+    assert np.array_equal(picked.indices, select(name, probs, 5, rng=0, targets=targets).indices)  # reproducible
     if entry.is_batch:
         assert picked.scores is None
         assert list(inspect.signature(entry.function).parameters)[:3] == ["probs", "k", "rng"]
     else:
         assert picked.scores.shape == (probs.shape[1],) and np.all(np.isfinite(picked.scores))
         assert np.array_equal(picked.indices, acquisition.select_top_k(picked.scores, 5))
-        assert list(inspect.signature(entry.function).parameters)[:2] == ["probs", "rng"]
+        names = ["probs", "targets", "rng"] if entry.needs_targets else ["probs", "rng"]
+        assert list(inspect.signature(entry.function).parameters)[: len(names)] == names
+    if entry.needs_targets:
+        with pytest.raises(ValueError, match=f"acquisition '{name}' needs targets="):
+            select(name, probs, 5)
     if not entry.needs_predictions:  # reads only N: a placeholder does
         assert select(name, np.ones((1, 30, 1)), 5, rng=0).indices.shape == (5,)
     # how the book shows it: one display name and one colour, from this entry alone
     assert acquisition.DISPLAY_NAMES[name] == entry.display_name and plots.COLORS[name] == entry.color
     assert acquisition.get_acquisition(name) is entry.function
     with pytest.raises(ValueError, match="k="):
-        select(name, probs, probs.shape[1] + 1)
+        select(name, probs, probs.shape[1] + 1, targets=targets)
 
 
 def test_names_colours_and_kinds_come_from_the_registry_alone():
     assert len(set(acquisition.COLORS.values())) == len(REGISTRY)
-    assert set(acquisition.ACQUISITIONS) == {n for n, a in REGISTRY.items() if not a.is_batch}
+    assert set(acquisition.ACQUISITIONS) == {n for n, a in REGISTRY.items() if not a.is_batch and not a.needs_targets}
     assert [n for n, a in REGISTRY.items() if a.is_batch] == ["batchbald", "power_bald"]
     assert acquisition.known_acquisitions() == sorted(REGISTRY)
     with pytest.raises(ValueError, match="give exactly one of score= and select_batch="):
