@@ -80,11 +80,26 @@ def html_table(header, rows, caption=None):
     return HTML(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
 
 
+def config_value(field: str, value) -> str:
+    """A config field's value in words: lists comma-separated, acquisition functions by their
+    display names, ``per_acquisition`` as "BALD: dense_units = 256", ``None`` as "all"."""
+    from .acquisition import DISPLAY_NAMES
+
+    if field == "per_acquisition":
+        return "; ".join(f"{DISPLAY_NAMES.get(a, a)}: " + ", ".join(f"{k} = {v}" for k, v in dict(c).items())
+                         for a, c in dict(value).items()) or "none"
+    if field == "acquisitions":
+        return ", ".join(DISPLAY_NAMES.get(a, a) for a in value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return "all" if value is None else str(value)
+
+
 def config_table(config, fields=None):
-    """The fields of a :class:`~bal_utils.config.Config` as a two-column HTML table."""
+    """The fields of a :class:`~bal_utils.config.Config` as a two-column HTML table, values in words."""
     values = config.to_dict()
     names = fields or list(values)
-    return html_table(["field", "value"], [[k, values[k]] for k in names])
+    return html_table(["field", "value"], [[k, config_value(k, values[k])] for k in names])
 
 
 def figure_style(dpi: int = 100, colors: int = 256) -> None:

@@ -20,7 +20,10 @@ def test_html_tables_escape_and_align():
     assert '<td style="text-align:right">290 / 600</td>' in html and "<td>150-epochs</td>" in html
     assert '<td style="text-align:right">3.5</td>' in html
     assert html.count("<tr>") == 3
-    assert "<td>dense_units</td>" in config_table(get_preset("paper")).data
+    table = config_table(get_preset("authors")).data
+    assert "<td>dense_units</td>" in table
+    assert "Max entropy, BALD, Variation ratios, Mean STD, Random" in table and "[" not in table
+    assert "BALD: dense_units = 256; Mean STD: weight_decay_c = 2.5" in table
 
 
 def test_glue_refuses_text_that_the_page_would_show_as_a_tuple():
