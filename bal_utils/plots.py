@@ -9,6 +9,10 @@ from .acquisition import COLORS, DISPLAY_NAMES
 from .analysis import acquired_class_counts, aligned, by_acquisition, curve, mean_curves, repeated_acquisitions, seed_sd
 
 
+#: The widest figure, in inches, that a book page shows without shrinking its text below
+#: readable (``tests/test_notebook_outputs.py`` checks the chapters' figures).
+MAX_WIDTH = 9.0
+
 def _name(acq):
     return DISPLAY_NAMES.get(acq, acq)
 
@@ -25,13 +29,16 @@ def _in_color_order(by_name: dict) -> dict:
 
 
 def image_grid(images, titles=None, ncols: int = 10, size: float = 1.1, suptitle=None):
-    """Show images ``(N, 28, 28)`` (or ``(N, 28, 28, 1)``) in a grid with optional titles."""
+    """Show images ``(N, 28, 28)`` (or ``(N, 28, 28, 1)``) in a grid with optional titles.
+
+    At most :data:`MAX_WIDTH` inches wide, so that the page does not shrink its text."""
     images = np.asarray(images)
     if images.ndim == 4:
         images = images[..., 0]
     n = len(images)
     ncols = max(1, min(ncols, n))
     nrows = max(1, -(-n // ncols))
+    size = min(size, MAX_WIDTH / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.3 if suptitle else 0)), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
@@ -125,7 +132,7 @@ def plot_mc_prediction(image, probs, label=None, axes=None, title=None):
 def plot_score_histograms(scores: dict, bins: int = 30):
     """One histogram per acquisition function of the scores over the pool."""
     n = len(scores)
-    fig, axes = plt.subplots(1, n, figsize=(2.6 * n, 2.3), squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=(min(2.6 * n, MAX_WIDTH), 2.3), squeeze=False)
     for ax, (acq, s) in zip(axes.flat, scores.items()):
         ax.hist(s, bins=bins, color=COLORS.get(acq, "C0"), alpha=0.85)
         ax.set_title(_name(acq), fontsize=9)
