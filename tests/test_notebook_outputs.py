@@ -65,7 +65,7 @@ def test_figures_are_readable_at_the_page_width(path):
 
 
 def test_the_readability_measure_itself():
-    """A 64-dpi figure at its natural size: 0.89 px per point (the size a referee found too small)."""
+    """A 64-dpi figure at its natural size: 0.89 px per point (text too small to read on the page)."""
     header = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + struct.pack(">II", 500, 300) + b"\x08\x02\x00\x00\x00" + b"\x00" * 4
     phys = struct.pack(">I", 9) + b"pHYs" + struct.pack(">IIB", round(64 / 0.0254), round(64 / 0.0254), 1)
     png = base64.b64encode(header + phys).decode()
