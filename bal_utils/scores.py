@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import checks
+
 __all__ = [
     "bald",
     "entropy",
@@ -195,8 +197,7 @@ def epig(probs_pool, probs_target, chunk: int = 256) -> np.ndarray:
     if pool.shape[0] != target.shape[0] or pool.shape[2] != target.shape[2]:
         raise ValueError(f"probs_pool {pool.shape} and probs_target {target.shape}: expected the same T samples "
                          "and the same C classes")
-    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
-        raise ValueError(f"chunk={chunk!r} is not allowed: expected an integer >= 1")
+    checks.integer("chunk", chunk, 1)
     t = pool.shape[0]
     h_pool, h_target = entropy(pool.mean(axis=0)), entropy(target.mean(axis=0))
     out = np.zeros(pool.shape[1])
