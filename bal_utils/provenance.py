@@ -16,16 +16,23 @@ def now_iso() -> str:
 
 
 def git_commit(directory=None):
-    """``(commit, dirty)`` of the repository holding ``directory`` (default: this package), or ``(None, None)``."""
+    """``(commit, dirty)`` of the repository holding ``directory`` (default: this package), or ``(None, None)``.
+
+    A copy of a checkout without its ``.git`` (sent to another machine, say) reads
+    ``BAL_GIT_COMMIT`` instead: the commit it was copied from, with ``+dirty``
+    appended if the copy had uncommitted changes.
+    """
     where = str(directory or Path(__file__).resolve().parent)
+    given = os.environ.get("BAL_GIT_COMMIT", "").strip()
+    from_env = (given.removesuffix("+dirty"), given.endswith("+dirty")) if given else (None, None)
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=10)
         if commit.returncode != 0:
-            return None, None
+            return from_env
         status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=where, capture_output=True, text=True, timeout=10)
         return commit.stdout.strip(), bool(status.stdout.strip())
     except (OSError, subprocess.SubprocessError):
-        return None, None
+        return from_env
 
 
 def machine_info() -> dict:
@@ -57,6 +64,7 @@ def machine_info() -> dict:
 
         info["jax"] = jax.__version__
         info["devices"] = [str(d) for d in jax.devices()]
+        info["gpus"] = [d.device_kind for d in jax.devices() if d.platform == "gpu"]
     return info
 
 
