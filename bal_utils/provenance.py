@@ -18,21 +18,22 @@ def now_iso() -> str:
 def git_commit(directory=None):
     """``(commit, dirty)`` of the repository holding ``directory`` (default: this package), or ``(None, None)``.
 
-    A copy of a checkout without its ``.git`` (sent to another machine, say) reads
-    ``BAL_GIT_COMMIT`` instead: the commit it was copied from, with ``+dirty``
-    appended if the copy had uncommitted changes.
+    ``BAL_GIT_COMMIT``, where set, is taken instead: the commit that a copy of a
+    checkout (sent to another machine, say, whose ``.git`` may be missing or stale)
+    was made from, with ``+dirty`` appended if the copy had uncommitted changes.
     """
     where = str(directory or Path(__file__).resolve().parent)
     given = os.environ.get("BAL_GIT_COMMIT", "").strip()
-    from_env = (given.removesuffix("+dirty"), given.endswith("+dirty")) if given else (None, None)
+    if given:
+        return given.removesuffix("+dirty"), given.endswith("+dirty")
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=10)
         if commit.returncode != 0:
-            return from_env
+            return None, None
         status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=where, capture_output=True, text=True, timeout=10)
         return commit.stdout.strip(), bool(status.stdout.strip())
     except (OSError, subprocess.SubprocessError):
-        return from_env
+        return None, None
 
 
 def machine_info() -> dict:

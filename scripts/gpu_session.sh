@@ -10,7 +10,7 @@
 # the same GRID_DIR resumes), packs the run files into OUT/paper-gpu.tar.gz, and writes
 # OUT/grid.log (with the wall time and the report) and OUT/benchmark.log. The benchmark
 # runs only if BENCH_LIMIT (seconds, default 600) is above 0; BENCH_ARGS go to it.
-# BAL_GIT_COMMIT names the commit a copy without .git was made from (for the provenance).
+# BAL_GIT_COMMIT names the commit the copy was made from (for the provenance; a copy's .git may be stale).
 # A rehearsal on a CPU (JAX's CPU backend) at smoke size:
 #
 #   PYTHON=.../python BENCH_ARGS="--runs 2 --counts 20,40" bash scripts/gpu_session.sh /tmp/r MNIST_NPZ \
@@ -32,11 +32,11 @@ mkdir -p "$out" "$grid_dir"
 "$py" -c "import jax, keras; print('jax', jax.__version__, jax.devices(), '| keras', keras.__version__)" | tee "$out/grid.log"
 limit=()
 [ -n "${GRID_LIMIT:-}" ] && limit=(timeout --signal=INT "$GRID_LIMIT")
-start=$(date +%s.%N)
+start=$(date +%s%N)
 "${limit[@]}" "$py" -m bal_utils grid --preset paper --executor lockstep --data "$data" --out "$grid_dir" "$@" 2>&1 | tee -a "$out/grid.log"
 status=${PIPESTATUS[0]}
-end=$(date +%s.%N)
-echo "grid exit status $status; wall time this call: $(echo "$end - $start" | bc) s" | tee -a "$out/grid.log"
+end=$(date +%s%N)
+echo "grid exit status $status; wall time this call: $(( (end - start) / 1000000 )) ms" | tee -a "$out/grid.log"
 "$py" -m bal_utils report "$grid_dir" 2>&1 | tee -a "$out/grid.log"
 tar czf "$out/paper-gpu.tar.gz" -C "$grid_dir" . && echo "packed $(ls "$grid_dir" | wc -l) files into $out/paper-gpu.tar.gz"
 if [ "${BENCH_LIMIT:-600}" -gt 0 ]; then

@@ -161,25 +161,42 @@ def test_sigkill_then_resume_equals_an_uninterrupted_lockstep_grid(tmp_path):
         assert [h["test_accuracy"] for h in run["history"]] == [h["test_accuracy"] for h in ref_run["history"]]
 
 
+def _within_seed_spread(grid, reference, acquisitions, steps):
+    """The criterion for a grid run by another engine or machine, per acquisition function:
+    (1) the mean over ``steps`` steps of the difference of the two mean curves (the difference of
+    the mean error over the curve) is within 2 points of test error; (2) the mean over the steps of
+    the absolute difference of the mean curves is below the mean over the steps of the reference
+    grid's seed standard deviation: the two curves differ by less than one grid's seeds differ
+    from each other."""
+    for acq in acquisitions:
+        a = np.array([[h["test_error"] for h in r["history"][:steps]] for r in grid if r["acquisition"] == acq])
+        b = np.array([[h["test_error"] for h in r["history"][:steps]] for r in reference if r["acquisition"] == acq])
+        assert a.shape == b.shape == (3, steps), (acq, a.shape, b.shape)
+        gap = a.mean(0) - b.mean(0)
+        assert abs(gap.mean()) <= 0.02, (acq, gap.mean())
+        assert np.abs(gap).mean() < b.std(0, ddof=1).mean(), (acq, np.abs(gap).mean(), b.std(0, ddof=1).mean())
+
+
 def test_the_committed_lockstep_grid_lies_within_the_seed_spread_of_the_per_run_grid():
     """``results/paper-lockstep`` (BALD and random, 3 seeds, the first 30 acquisitions of the paper
-    preset, run by the lockstep engine) against the same steps of ``results/paper`` (the per-run engine).
-
-    The criterion, per acquisition function: (1) the mean over the 31 steps of the difference of the
-    two mean curves (the difference of the mean error over the curve) is within 2 points of test
-    error; (2) the mean over the steps of the absolute difference of the mean curves is below the
-    mean over the steps of the per-run grid's seed standard deviation: the two engines' curves
-    differ by less than one grid's seeds differ from each other.
-    """
+    preset, run by the lockstep engine on a CPU) against the same steps of ``results/paper`` (the
+    per-run engine), by :func:`_within_seed_spread`."""
     from bal_utils import load_grid
 
     lock, per_run = load_grid("paper-lockstep"), load_grid("paper")
     assert len(lock) == 6 and all(r["status"] == "complete" and len(r["history"]) == 31 for r in lock)
     assert {r["provenance"]["executor"]["name"] for r in lock} == {"lockstep"}
-    for acq in ("bald", "random"):
-        a = np.array([[h["test_error"] for h in r["history"][:31]] for r in lock if r["acquisition"] == acq])
-        b = np.array([[h["test_error"] for h in r["history"][:31]] for r in per_run if r["acquisition"] == acq])
-        assert a.shape == b.shape == (3, 31)
-        gap = a.mean(0) - b.mean(0)
-        assert abs(gap.mean()) <= 0.02, (acq, gap.mean())
-        assert np.abs(gap).mean() < b.std(0, ddof=1).mean(), (acq, np.abs(gap).mean(), b.std(0, ddof=1).mean())
+    _within_seed_spread(lock, per_run, ("bald", "random"), 31)
+
+
+def test_the_paper_grid_run_on_a_gpu_lies_within_the_seed_spread_of_the_cpu_grid():
+    """``results/paper-gpu`` (the whole paper grid, run by the lockstep engine on one GPU with
+    Keras on JAX) against ``results/paper`` (the per-run engine on a CPU with TensorFlow), over all
+    99 steps, by :func:`_within_seed_spread`."""
+    from bal_utils import load_grid
+
+    gpu, cpu = load_grid("paper-gpu"), load_grid("paper")
+    assert len(gpu) == 15 and all(r["status"] == "complete" and len(r["history"]) == 99 for r in gpu)
+    assert {r["provenance"]["executor"]["name"] for r in gpu} == {"lockstep"}
+    assert all("GPU: NVIDIA" in r["provenance"]["executor"]["device"] for r in gpu)
+    _within_seed_spread(gpu, cpu, ("max_entropy", "bald", "variation_ratios", "mean_std", "random"), 99)

@@ -145,3 +145,13 @@ def test_load_runs_and_damaged_file(tmp_path):
     (tmp_path / "x-seed1.json").write_text(json.dumps(good)[:-20])
     with pytest.raises(ValueError, match="x-seed1.json: damaged JSON"):
         load_runs(tmp_path)
+
+
+def test_git_commit_named_by_the_environment_wins(monkeypatch):
+    """A copy of a checkout sent to another machine records the commit it was made from."""
+    from bal_utils.provenance import git_commit
+
+    monkeypatch.setenv("BAL_GIT_COMMIT", "65168115531b27ee9b9d0f4c938cc80c0f4554a5")
+    assert git_commit() == ("65168115531b27ee9b9d0f4c938cc80c0f4554a5", False)
+    monkeypatch.setenv("BAL_GIT_COMMIT", "0123abcd+dirty")
+    assert git_commit() == ("0123abcd", True)
