@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from . import checks
 from .acquisition import known_acquisitions, needs_targets
-from .options import ARCHITECTURES, BATCHINGS, DATASETS, INITS, MC_MASKS, N_CLASSES, SCORINGS
+from .options import ARCHITECTURES, BATCHINGS, DATASETS, INITS, MC_MASKS, N_CLASSES, POSTERIORS, SCORINGS
 
 #: Fields that ``per_acquisition`` may change for one acquisition function.
 PER_ACQUISITION_FIELDS = ("dense_units", "weight_decay_c", "epochs", "init", "architecture", "mc_masks", "dropout_trunk", "dropout_head", "learning_rate")
@@ -98,6 +98,22 @@ class Config:
     repeat_noise_std : float
         Standard deviation of that noise, in units of the [0, 1] pixel range:
         0.0308, the BatchBALD code's 0.1 on standardised pixels (std 0.3081).
+    posterior : {"mc_dropout", "ensemble"}
+        What stands for the posterior over weights, in every acquisition
+        function and in the test prediction: ``"mc_dropout"``, T dropout passes
+        of one network (the paper); ``"ensemble"``, ``ensemble_size`` networks
+        trained from different initial weights (and batch orders), each
+        predicting with dropout off: their M predictions take the place of the
+        T passes, and the test prediction is their mean (deep ensembles, as in
+        Beluch et al., 2018). ``mc_samples`` and ``mc_masks`` are then unused.
+    ensemble_size : int
+        M, the networks of an ensemble (unused with ``"mc_dropout"``).
+    target_classes : tuple of int
+        The classes the predictions are wanted for (empty: all ten). The pool
+        still holds every class; the test set holds only these classes, and
+        EPIG's target inputs are drawn from the pool's images of these classes
+        (a stand-in for an unlabelled sample of the target distribution):
+        the EPIG paper's redundant MNIST with ``(1, 7)``.
     per_acquisition : dict
         Field changes for single acquisition functions, e.g.
         ``{"bald": {"dense_units": 256}}`` (the authors' scripts differ per
@@ -132,11 +148,14 @@ class Config:
     scoring: str = "mc_dropout"
     pool_repeats: int = 1
     repeat_noise_std: float = 0.0308
+    posterior: str = "mc_dropout"
+    ensemble_size: int = 5
+    target_classes: tuple = ()
     per_acquisition: tuple = ()
 
     def __post_init__(self):
         # Lists (from JSON or a caller) become tuples, so the object stays hashable.
-        for name in ("seeds", "acquisitions"):
+        for name in ("seeds", "acquisitions", "target_classes"):
             value = getattr(self, name)
             if isinstance(value, list):
                 object.__setattr__(self, name, tuple(value))
@@ -197,14 +216,15 @@ class Config:
             if isinstance(default, bool):
                 return {"true": True, "false": False}[text.lower()]
             if isinstance(default, tuple):
-                item = type(cls.__dataclass_fields__[name].default[0])  # seeds: int, acquisitions: str
+                item = str if name == "acquisitions" else int  # seeds, target_classes: integers
                 return tuple(item(v.strip()) for v in text.split(",") if v.strip())
             if isinstance(default, (int, float)) or default is None:
                 kind = int if isinstance(default, int) or (default is None and "int" in str(fields[name].type)) else float
                 return kind(text)
         except (ValueError, KeyError, json.JSONDecodeError):
             what = {"per_acquisition": 'a JSON mapping such as {"bald": {"dense_units": 256}}',
-                    "seeds": "comma-separated integers", "acquisitions": "comma-separated names"}.get(name)
+                    "seeds": "comma-separated integers", "target_classes": "comma-separated integers",
+                    "acquisitions": "comma-separated names"}.get(name)
             if what is None:
                 kind = type(default) if default is not None else (int if "int" in str(fields[name].type) else float)
                 what = expected.get(kind, kind.__name__)
@@ -216,6 +236,7 @@ class Config:
         out = dataclasses.asdict(self)
         out["seeds"] = list(self.seeds)
         out["acquisitions"] = list(self.acquisitions)
+        out["target_classes"] = list(self.target_classes)
         out["per_acquisition"] = {acq: dict(changes) for acq, changes in self.per_acquisition}
         return out
 
@@ -294,6 +315,17 @@ def _validate(cfg: Config) -> None:
     checks.integer("pool_repeats", cfg.pool_repeats, 1, 100)
     checks.integer("n_targets", cfg.n_targets, 1, 100_000)
     checks.number("repeat_noise_std", cfg.repeat_noise_std, 0.0, 10.0)
+    checks.choice("posterior", cfg.posterior, POSTERIORS)
+    checks.integer("ensemble_size", cfg.ensemble_size, 2, 100)
+    if cfg.posterior == "ensemble" and cfg.scoring != "mc_dropout":
+        raise ValueError(f"scoring={cfg.scoring!r} is not allowed with posterior='ensemble': the ensemble's members "
+                         "already predict with dropout off (expected 'mc_dropout', the default)")
+    if not isinstance(cfg.target_classes, tuple):
+        raise ValueError(f"target_classes={cfg.target_classes!r} is not allowed: expected a tuple of classes 0-{N_CLASSES - 1}")
+    for c in cfg.target_classes:
+        checks.integer("target_classes", c, 0, N_CLASSES - 1)
+    if len(set(cfg.target_classes)) != len(cfg.target_classes) or list(cfg.target_classes) != sorted(cfg.target_classes):
+        raise ValueError(f"target_classes={cfg.target_classes!r} is not allowed: expected distinct classes in increasing order")
     if not isinstance(cfg.warm_start, bool):
         raise ValueError(f"warm_start={cfg.warm_start!r} is not allowed: expected True or False")
     known = known_acquisitions()

@@ -188,8 +188,9 @@ def make_splits(data: MNIST, config, seed: int) -> Splits:
     The initial set holds ``config.initial_per_class`` random images of each
     class; validation and pool are random draws from the rest of the training
     images (the pool takes all of the rest when ``config.n_pool`` is None);
-    test is the whole test set or a random ``config.n_test`` of it. The four
-    sets are disjoint and depend only on ``seed``.
+    test is the whole test set or a random ``config.n_test`` of it (of the
+    ``config.target_classes`` only, where given). The four sets are disjoint
+    and depend only on ``seed``.
     """
     rng = np.random.default_rng([int(seed), 0x5EED])
     y = data.y_train
@@ -214,6 +215,14 @@ def make_splits(data: MNIST, config, seed: int) -> Splits:
         )
     validation = np.sort(rest[: config.n_validation])
     pool = np.sort(rest[config.n_validation : need])
+    classes = tuple(getattr(config, "target_classes", ()))
+    if classes:  # only the classes the predictions are wanted for
+        eligible = np.flatnonzero(np.isin(data.y_test, classes))
+        n_test = len(eligible) if config.n_test is None else config.n_test
+        if n_test > len(eligible):
+            raise ValueError(f"n_test={config.n_test} is more than the {len(eligible)} test images of classes {classes} in {data.source}")
+        test = eligible if n_test == len(eligible) else np.sort(rng.choice(eligible, n_test, replace=False))
+        return Splits(initial=initial.astype(np.int64), validation=validation.astype(np.int64), pool=pool.astype(np.int64), test=test.astype(np.int64))
     n_test = len(data.y_test) if config.n_test is None else config.n_test
     if n_test > len(data.y_test):
         raise ValueError(f"n_test={config.n_test} is more than the {len(data.y_test)} test images of {data.source}")

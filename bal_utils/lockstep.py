@@ -42,7 +42,7 @@ from keras import ops  # noqa: E402  (after the quiet import)
 from .config import Config
 from .data import load_mnist, to_model_input
 from .loop import RunState, step_seed
-from .model import SHAPES, BatchSchedule, BayesianCNN, init_limits, read_pixels
+from .model import SHAPES, BatchSchedule, BayesianCNN, build_model, init_limits, member_seed, read_pixels
 from .options import N_CLASSES
 from .provenance import device_summary
 from .runtime import check_lockstep
@@ -50,7 +50,8 @@ from .runtime import check_lockstep
 #: Fields that the runs of one lockstep group must share (per acquisition function, after
 #: ``per_acquisition``): they fix the shapes and the optimiser. Runs that differ in one
 #: of them train in separate groups, one after the other.
-SHARED_FIELDS = ("architecture", "dense_units", "epochs", "batch_size", "batching", "dropout_trunk", "dropout_head", "learning_rate")
+SHARED_FIELDS = ("architecture", "dense_units", "epochs", "batch_size", "batching", "dropout_trunk", "dropout_head", "learning_rate",
+                 "posterior", "ensemble_size")
 #: The weights of one run, in the order of the per-run network's layers.
 PARAM_NAMES = ("conv1_kernel", "conv1_bias", "conv2_kernel", "conv2_bias", "dense_kernel", "dense_bias", "probs_kernel", "probs_bias")
 FILTERS = 32
@@ -333,7 +334,7 @@ def run_lockstep(config: Config, out_dir, data_path=None, progress: bool = True,
         run.record["provenance"].setdefault("executor", {"name": "lockstep", "device": device})
         run.note_resume()
     engines = {key: Engine(members[0].run_config) for key, members in groups.items()}
-    models = {key: BayesianCNN.from_config(members[0].run_config) for key, members in groups.items()}
+    models = {key: build_model(members[0].run_config) for key, members in groups.items()}
     tests = {key: _test_images(engines[key], members) for key, members in groups.items()}
     seconds = {"train": 0.0, "evaluate": 0.0, "score": 0.0}
     run_seconds = {id(run): 0.0 for run in runs}
@@ -351,9 +352,13 @@ def run_lockstep(config: Config, out_dir, data_path=None, progress: bool = True,
                 movers = [run for run in members if run.next_step == step]
                 slots = movers + [movers[0]] * (len(groups[key]) - len(movers))  # the group's shape whatever moves
                 engine, model = engines[key], models[key]
+                m = len(model.members) if hasattr(model, "members") else 1  # an ensemble: M networks per run
                 t0 = time.perf_counter()
                 n = len(movers[0].labelled)
                 seeds = [step_seed(run.seed, step) for run in slots]
+                if m > 1:  # the members' seeds, as Ensemble.reset and Ensemble.fit draw them
+                    seeds = [member_seed(s, i) for s in seeds for i in range(m)]
+                    slots = [run for run in slots for _ in range(m)]
                 params = init_params(engine.config, seeds, [run.run_config.init for run in slots])
                 params = engine.train(params, [to_model_input(run.data.x_train[run.labelled]) for run in slots],
                                       [run.data.y_train[run.labelled] for run in slots], seeds,
@@ -361,11 +366,16 @@ def run_lockstep(config: Config, out_dir, data_path=None, progress: bool = True,
                 t1 = time.perf_counter()
                 x_test, shared = tests[key]
                 probs = engine.predict(params, x_test if shared else _with_slots(x_test, groups[key], slots))
+                probs = probs.reshape(len(slots) // m, m, *probs.shape[1:]).mean(axis=1)  # an ensemble's mean
                 t2 = time.perf_counter()
                 for r, run in enumerate(movers):
                     accuracy = float(np.mean(probs[r].argmax(-1) == run.y_test))
                     t3 = time.perf_counter()
-                    load_into(model, params, r)
+                    if m > 1:
+                        for i, member in enumerate(model.members):
+                            load_into(member, params, r * m + i)
+                    else:
+                        load_into(model, params, r)
                     chosen = run.acquire(model, step)
                     t4 = time.perf_counter()
                     group_time = t2 - t0

@@ -38,7 +38,7 @@ def step_seed(seed: int, step: int) -> int:
     return int(np.random.default_rng([int(seed), int(step), 0xA1]).integers(0, 2**31 - 1))
 
 
-def acquire(model, x_train, pool, config: Config, acquisition: str, seed: int, step: int, origin=None):
+def acquire(model, x_train, pool, config: Config, acquisition: str, seed: int, step: int, origin=None, y_train=None):
     """Score the pool (or a random subset of it) and return the k chosen training indices.
 
     Parameters
@@ -56,6 +56,9 @@ def acquire(model, x_train, pool, config: Config, acquisition: str, seed: int, s
         random images, so that the scored set holds the copies whose
         redundancy the data set is made to show (a plain random 2,000 of
         180,000 would almost never hold two copies of one image).
+    y_train : array of int, optional
+        Training labels; needed only to draw EPIG's targets from the pool's
+        images of ``config.target_classes``.
 
     Returns
     -------
@@ -80,7 +83,12 @@ def acquire(model, x_train, pool, config: Config, acquisition: str, seed: int, s
     elif config.scoring == "deterministic":  # dropout off: one pass, probabilities (1, N, C)
         probs = model.predict(to_model_input(x_train[candidates]))[None]
     elif needs_targets(acquisition):  # EPIG: candidates and a sample of the pool as targets, under the same T masks
-        drawn = rng.choice(pool, min(config.n_targets, len(pool)), replace=False)
+        sample = pool
+        if config.target_classes:  # the target distribution: the pool's images of those classes
+            if y_train is None:
+                raise ValueError("acquire: y_train is needed to draw EPIG's targets from config.target_classes")
+            sample = np.asarray(pool)[np.isin(np.asarray(y_train)[pool], config.target_classes)]
+        drawn = rng.choice(sample, min(config.n_targets, len(sample)), replace=False)
         both = model.mc_predict(to_model_input(x_train[np.concatenate([candidates, drawn])]), config.mc_samples,
                                 seed=rng, masks="shared")
         probs, targets = both[:, : len(candidates)], both[:, len(candidates) :]
@@ -108,6 +116,8 @@ def _effective(fields: dict) -> dict:
     """A config's fields less those that cannot change its run (the copies' noise of a pool without copies)."""
     if fields.get("pool_repeats", 1) == 1:
         fields = {k: v for k, v in fields.items() if k != "repeat_noise_std"}
+    if fields.get("posterior", "mc_dropout") != "ensemble":
+        fields = {k: v for k, v in fields.items() if k != "ensemble_size"}
     return fields
 
 
@@ -202,7 +212,8 @@ class RunState:
         """The step's acquisition from ``model``: chosen training indices (none at the last step)."""
         if step >= self.config.n_steps:
             return np.zeros(0, dtype=np.int64)
-        return acquire(model, self.data.x_train, self.pool, self.run_config, self.acquisition, self.seed, step, origin=self.origin)[0]
+        return acquire(model, self.data.x_train, self.pool, self.run_config, self.acquisition, self.seed, step,
+                       origin=self.origin, y_train=self.data.y_train)[0]
 
     def record_step(self, step: int, accuracy: float, chosen, seconds: dict, wall: float) -> None:
         """Append step ``step`` (trained on the current labelled set), move ``chosen`` from
@@ -271,14 +282,14 @@ def run_active_learning(
     record : dict
         The run record (see :mod:`bal_utils.results`).
     """
-    from .model import BayesianCNN
+    from .model import build_model
 
     run = RunState(config, acquisition, seed, out_dir, data, data_path)
     cfg, seed = run.run_config, run.seed
     last = config.n_steps if until_step is None else min(config.n_steps, until_step - 1)
     first = run.next_step
     if first <= last:
-        model = model if model is not None else BayesianCNN.from_config(cfg)
+        model = model if model is not None else build_model(cfg)
         if cfg.warm_start and first > 0:  # replay the earlier trainings to rebuild the weights
             for step in range(first):
                 replay = run.labelled_before(step)

@@ -452,3 +452,53 @@ def multiply_adds(model: BayesianCNN) -> dict:
         else:
             counts[layer.name] = int(k[0] * k[1])
     return counts
+
+
+def member_seed(seed: int, member: int) -> int:
+    """Seed of member ``member`` of an ensemble at the step seeded ``seed``."""
+    return int(np.random.default_rng([int(seed), int(member), 0xE75]).integers(0, 2**31 - 1))
+
+
+class Ensemble:
+    """M :class:`BayesianCNN` networks as posterior samples (deep ensembles).
+
+    Each member is trained from its own initial weights and batch order
+    (:func:`member_seed`), with dropout, as one MC-dropout network is; each
+    predicts with dropout off. :meth:`mc_predict` returns the M members'
+    probabilities ``(M, N, 10)`` in place of T dropout passes, so every
+    acquisition function reads them as it reads the passes; :meth:`predict` is
+    their mean.
+    """
+
+    def __init__(self, members):
+        self.members = list(members)
+        if len(self.members) < 2:
+            raise ValueError(f"an ensemble needs at least 2 members, got {len(self.members)}")
+
+    @classmethod
+    def from_config(cls, config, **kwargs) -> "Ensemble":
+        checks.integer("ensemble_size", config.ensemble_size, 2)
+        return cls(BayesianCNN.from_config(config, **kwargs) for _ in range(config.ensemble_size))
+
+    def reset(self, seed: int, weights: bool = True) -> None:
+        for i, member in enumerate(self.members):
+            member.reset(member_seed(seed, i), weights=weights)
+
+    def fit(self, x, y, epochs: int, batch_size: int, seed: int, batching: str = "balanced") -> None:
+        for i, member in enumerate(self.members):
+            member.fit(x, y, epochs, batch_size, member_seed(seed, i), batching)
+
+    def predict(self, x, batch_size: int = 1024) -> np.ndarray:
+        """The members' mean probabilities ``(N, 10)``, dropout off."""
+        return np.mean([member.predict(x, batch_size) for member in self.members], axis=0)
+
+    def mc_predict(self, x, mc_samples=None, mode=None, seed=None, masks=None, **_) -> np.ndarray:
+        """The members' probabilities ``(M, N, 10)``, dropout off (``mc_samples``, ``mode``,
+        ``seed`` and ``masks`` are those of :meth:`BayesianCNN.mc_predict`, unused here)."""
+        return np.stack([member.predict(x) for member in self.members])
+
+
+def build_model(config):
+    """The model a run of ``config`` trains: a :class:`BayesianCNN`, or an :class:`Ensemble`
+    of ``config.ensemble_size`` of them where ``config.posterior == "ensemble"``."""
+    return Ensemble.from_config(config) if config.posterior == "ensemble" else BayesianCNN.from_config(config)

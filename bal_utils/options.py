@@ -20,3 +20,5 @@ ARCHITECTURES = ("seed", "paper_text")
 MC_MASKS = ("shared", "per_image")
 #: How the pool is scored: T MC-dropout passes, or one pass with dropout off (T = 1).
 SCORINGS = ("mc_dropout", "deterministic")
+#: What stands for the posterior over weights: T MC-dropout passes of one network, or an ensemble of M networks.
+POSTERIORS = ("mc_dropout", "ensemble")
