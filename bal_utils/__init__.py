@@ -21,6 +21,7 @@ from .acquisition import (  # noqa: E402
     variation_ratios,
     variation_ratios_mean,
 )
+from .scores import epig  # noqa: E402
 from .config import Config  # noqa: E402
 from .presets import PRESETS, get_preset, preset_from_env  # noqa: E402
 from .data import MNIST, Splits, load_mnist, make_splits, to_model_input  # noqa: E402
@@ -33,6 +34,7 @@ from .results import load_run, load_runs  # noqa: E402
 
 _LAZY = {
     "BayesianCNN": "model",
+    "Ensemble": "model",
     "run_active_learning": "loop",
     "acquire": "loop",
     "run_grid": "grid",

@@ -116,7 +116,7 @@ REGISTRY = {a.name: a for a in (
     Acquisition("variation_ratios_mean", "Variation ratios (1 - max p̄)", "C4", score=variation_ratios_mean),
     Acquisition("batchbald", "BatchBALD", "C5", select_batch=_batchbald),
     Acquisition("power_bald", "PowerBALD", "C6", select_batch=_power_bald),
-    Acquisition("epig", "EPIG", "C7", score=_epig, needs_targets=True),
+    Acquisition("epig", "EPIG", "C8", score=_epig, needs_targets=True),
 )}
 
 #: The score functions of the pool's predictions alone, ``f(probs, rng=None) -> scores`` (views of :data:`REGISTRY`).
