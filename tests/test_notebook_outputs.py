@@ -72,3 +72,16 @@ def test_the_readability_measure_itself():
     assert round(on_page_px_per_point(png), 2) == 0.89
     wide = base64.b64encode(header.replace(struct.pack(">II", 500, 300), struct.pack(">II", 1460, 300)) + phys).decode()
     assert round(on_page_px_per_point(wide), 3) == round(64 / 72 * 0.5, 3)
+
+
+#: The longest code line, in characters, that the page shows without cutting it at the right edge.
+MAX_CODE_COLUMNS = 88
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_code_lines_fit_the_page(path):
+    """A reader sees the whole of every code line (``black --line-length 88`` wraps code; comments and
+    long strings are wrapped by hand)."""
+    long = [(i, line.rstrip("\n")) for i, cell in enumerate(_cells(path)) for line in cell["source"]
+            if len(line.rstrip("\n")) > MAX_CODE_COLUMNS]
+    assert not long, f"{path.name}: {len(long)} code lines over {MAX_CODE_COLUMNS} columns, first: cell {long[0][0]}: {long[0][1]!r}"
