@@ -95,11 +95,50 @@ def config_value(field: str, value) -> str:
     return "all" if value is None else str(value)
 
 
+#: Each :class:`~bal_utils.config.Config` field in words, for the tables of the book.
+FIELD_WORDS = {
+    "name": "name of the configuration",
+    "dataset": "data set",
+    "initial_per_class": "initial labelled images per class",
+    "n_validation": "validation images (never trained on or scored)",
+    "n_pool": "pool size",
+    "n_test": "test images",
+    "n_steps": "acquisitions per run",
+    "acquire_per_step": "images acquired per acquisition",
+    "mc_samples": "MC-dropout passes T when scoring",
+    "pool_subset": "pool images scored per acquisition",
+    "epochs": "epochs per retraining",
+    "batch_size": "largest mini-batch",
+    "batching": "how an epoch is cut into mini-batches",
+    "learning_rate": "Adam step size",
+    "weight_decay_c": "weight decay c (L2 c / N on the dense layer)",
+    "dropout_trunk": "dropout rate after the convolutions",
+    "dropout_head": "dropout rate after the dense layer",
+    "seeds": "seeds (one run each)",
+    "acquisitions": "acquisition functions",
+    "dense_units": "dense layer width",
+    "init": "weight initialisation",
+    "architecture": "network shape",
+    "mc_masks": "dropout masks when scoring",
+    "warm_start": "keep the weights between acquisitions",
+    "n_targets": "EPIG's target images per acquisition",
+    "scoring": "how the pool is scored",
+    "pool_repeats": "copies of each pool image (Repeated-MNIST)",
+    "repeat_noise_std": "noise on each copy (fraction of the pixel range)",
+    "posterior": "posterior samples from",
+    "ensemble_size": "networks in an ensemble",
+    "target_classes": "classes the predictions are wanted for",
+    "per_acquisition": "changes for single acquisition functions",
+}
+
+
 def config_table(config, fields=None):
-    """The fields of a :class:`~bal_utils.config.Config` as a two-column HTML table, values in words."""
+    """The fields of a :class:`~bal_utils.config.Config` as an HTML table: the setting in words,
+    the field's name (for ``--set FIELD=VALUE``) and its value in words."""
     values = config.to_dict()
     names = fields or list(values)
-    return html_table(["field", "value"], [[k, config_value(k, values[k])] for k in names])
+    return html_table(["setting", "config field", "value"],
+                      [[FIELD_WORDS.get(k, k), k, config_value(k, values[k])] for k in names])
 
 
 def figure_style(dpi: int = 100, colors: int = 256) -> None:

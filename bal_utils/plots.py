@@ -12,6 +12,8 @@ from .analysis import acquired_class_counts, aligned, by_acquisition, curve, mea
 #: The widest figure, in inches, that a book page shows without shrinking its text below
 #: readable (``tests/test_notebook_outputs.py`` checks the chapters' figures).
 MAX_WIDTH = 9.0
+#: Line styles that set a function apart beside its colour: random acquisition, the baseline, dashed.
+LINESTYLES = {"random": "--"}
 
 def _name(acq):
     return DISPLAY_NAMES.get(acq, acq)
@@ -69,7 +71,7 @@ def plot_learning_curves(runs, ax=None, errors_pct=True, title=None):
         err = err * (100 if errors_pct else 1)
         mean, std = err.mean(0), seed_sd(err)
         color = COLORS.get(acq)
-        ax.plot(n, mean, color=color, label=_seeds_label(acq, len(curves)))
+        ax.plot(n, mean, LINESTYLES.get(acq, "-"), color=color, label=_seeds_label(acq, len(curves)))
         if len(curves) > 1:
             ax.fill_between(n, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
     ax.set_xlabel("labelled images")

@@ -6,6 +6,7 @@ Three references that do not agree with each other (chapter 5 shows why):
   minus the 20 initial ones) to reach 10% and 5% test error;
 * :func:`authors_curves` -- the mean test-error curves that the authors
   released with their scripts (shipped in ``bal_utils/resources/authors_results``);
+* :data:`PAPER_TABLE2` -- the paper's Table 2, test error (%) with 1,000 labelled images;
 * :data:`LUNAYHT_TABLE1` -- the PyTorch re-implementation lunayht/DBALwithImgData,
   quoted from its README. Its protocol differs (the paper text's network, a
   warm start that also carries one network from each of the 3 repeats to the
@@ -27,6 +28,8 @@ import numpy as np
 PAPER_TABLE1 = {"bald": (145, 335), "variation_ratios": (120, 295), "max_entropy": (165, 355), "mean_std": (230, 695), "random": (255, 835)}
 #: lunayht/DBALwithImgData README: acquired images to reach (10%, 5%) error (their protocol, see above).
 LUNAYHT_TABLE1 = {"bald": (150, 296), "variation_ratios": (143, 283), "max_entropy": (163, 310), "random": (250, 517)}
+#: Gal, Islam & Ghahramani (2017), Table 2: test error (%) with 1,000 labelled images.
+PAPER_TABLE2 = {"bald": 1.80, "variation_ratios": 1.64, "max_entropy": 1.74, "random": 4.66}
 #: lunayht/DBALwithImgData README: test error (%) at 1,000 labels.
 LUNAYHT_ERROR_1000 = {"random": 3.73, "bald": 1.81, "max_entropy": 1.66, "variation_ratios": 1.57}
 

@@ -21,9 +21,18 @@ def test_html_tables_escape_and_align():
     assert '<td style="text-align:right">3.5</td>' in html
     assert html.count("<tr>") == 3
     table = config_table(get_preset("authors")).data
-    assert "<td>dense_units</td>" in table
+    assert "<td>dense layer width</td><td>dense_units</td>" in table
     assert "Max entropy, BALD, Variation ratios, Mean STD, Random" in table and "[" not in table
     assert "BALD: dense_units = 256; Mean STD: weight_decay_c = 2.5" in table
+
+
+def test_every_config_field_has_words_for_the_book():
+    import dataclasses
+
+    from bal_utils import Config
+    from bal_utils.book import FIELD_WORDS
+
+    assert set(FIELD_WORDS) == {f.name for f in dataclasses.fields(Config)}
 
 
 def test_glue_refuses_text_that_the_page_would_show_as_a_tuple():
