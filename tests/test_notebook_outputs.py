@@ -74,7 +74,8 @@ def test_the_readability_measure_itself():
     assert round(on_page_px_per_point(wide), 3) == round(64 / 72 * 0.5, 3)
 
 
-#: The longest code line, in characters, that the page shows without cutting it at the right edge.
+#: The longest code line, in characters, that the page's code column shows on one line (its code is
+#: 12 px, ``site_static/tables.css``; a longer line wraps there, and would be cut in Jupyter or Colab).
 MAX_CODE_COLUMNS = 88
 
 
