@@ -129,7 +129,7 @@ class OracleSession:
         self.path = Path(out_dir) / f"oracle-{acquisition}-seed{self.seed}.json" if out_dir is not None else None
         if self.path is not None and self.path.exists():
             self.record = load_session(self.path)
-            if self.record.get("schema") != SCHEMA or self.record.get("config") != config.to_dict() or self.record.get("acquisition") != acquisition:
+            if self.record.get("schema") != SCHEMA or not _same_config(self.record.get("config"), config) or self.record.get("acquisition") != acquisition:
                 raise ValueError(f"session file {self.path} holds another session (schema, config or acquisition differ); use another folder")
         else:
             self.record = {
@@ -256,15 +256,38 @@ class OracleSession:
         return sum(a is not None and a != t for h in self.record["history"] for a, t in zip(h["answers"], h["true_labels"]))
 
 
+def reference_color(label: str):
+    """The book's colour of the acquisition function a reference curve's label names (``"BALD, true labels"``)."""
+    from .acquisition import COLORS, DISPLAY_NAMES
+
+    for name, display in DISPLAY_NAMES.items():
+        if label.lower().startswith(display.lower()) and name in COLORS:
+            return COLORS[name]
+    return None
+
+
+def _same_config(stored, config: Config) -> bool:
+    """Whether a session file's config is ``config`` (a file from before a field existed has its default)."""
+    try:
+        return Config.from_dict(stored).to_dict() == config.to_dict()
+    except (TypeError, ValueError):
+        return False
+
+
 def plot_session(session, references=None, ax=None):
-    """The session's learning curve beside reference curves ``{label: (n_labelled, test_error)}``."""
+    """The session's learning curve beside reference curves ``{label: (n_labelled, test_error)}``.
+
+    Each function keeps its colour of the whole book: the references dotted, your session
+    solid with large markers."""
     import matplotlib.pyplot as plt
+
+    from .acquisition import COLORS
 
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5.5, 3.4))
     for label, (n, err) in (references or {}).items():
-        ax.plot(n, 100 * np.asarray(err), ":", marker=".", label=label)
+        ax.plot(n, 100 * np.asarray(err), ":", marker=".", color=reference_color(label), label=label)
     n, err = session.curve()
-    ax.plot(n, 100 * err, "-o", color="k", label=f"you ({session.acquisition})")
+    ax.plot(n, 100 * err, "-o", color=COLORS.get(session.acquisition, "k"), ms=6, label=f"you ({session.acquisition})")
     ax.set(xlabel="labelled images", ylabel="test error (%)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

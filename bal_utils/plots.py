@@ -277,7 +277,8 @@ def plot_repeated_acquisitions(runs, ax=None):
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 4))
     for acq, pairs in _by_acquisition(runs, lambda r: (curve(r)[0], repeated_acquisitions(r))).items():
         n, copies = aligned(pairs)
-        ax.plot(n, copies.mean(0), color=COLORS.get(acq), label=_seeds_label(acq, len(pairs)))
+        ax.plot(n, copies.mean(0), LINESTYLES.get(acq, "-"), color=COLORS.get(acq), lw=2.2 if acq == "random" else 1.5,
+                label=_seeds_label(acq, len(pairs)))
     ax.set_xlabel("labelled images")
     ax.set_ylabel("acquired copies of an image\nalready acquired")
     ax.grid(alpha=0.3)

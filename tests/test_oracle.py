@@ -66,3 +66,19 @@ def test_a_damaged_session_file_is_named_with_what_is_wrong(cfg, subset, tmp_pat
     session.path.write_text("{not json")
     with pytest.raises(ValueError, match="cannot be read as JSON"):
         OracleSession(cfg, "random", seed=0, out_dir=tmp_path, data=subset)
+
+
+def test_a_session_from_before_a_config_field_existed_resumes(cfg, subset, tmp_path):
+    """A reader's session file outlives package updates that add config fields (with defaults)."""
+    from bal_utils.oracle import load_session
+
+    session = OracleSession(cfg, "bald", seed=0, out_dir=tmp_path, data=subset)
+    session.answer([1] * len(session.queries))
+    record = load_session(session.path)
+    for field in ("posterior", "ensemble_size", "target_classes"):  # as written before these fields existed
+        record["config"].pop(field)
+    session.path.write_text(json.dumps(record))
+    again = OracleSession(cfg, "bald", seed=0, out_dir=tmp_path, data=subset)
+    assert again.step == session.step == 1
+    with pytest.raises(ValueError, match="holds another session"):
+        OracleSession(cfg.replace(epochs=cfg.epochs + 1), "bald", seed=0, out_dir=tmp_path, data=subset)
