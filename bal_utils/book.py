@@ -128,6 +128,8 @@ FIELD_WORDS = {
     "posterior": "posterior samples from",
     "ensemble_size": "networks in an ensemble",
     "target_classes": "classes the predictions are wanted for",
+    "rare_classes": "classes kept rare in the pool",
+    "rare_fraction": "share of a rare class's pool images kept",
     "per_acquisition": "changes for single acquisition functions",
 }
 

@@ -114,6 +114,12 @@ class Config:
         EPIG's target inputs are drawn from the pool's images of these classes
         (a stand-in for an unlabelled sample of the target distribution):
         the EPIG paper's redundant MNIST with ``(1, 7)``.
+    rare_classes : tuple of int
+        An unbalanced pool (the EPIG paper's unbalanced MNIST): of the pool's
+        images of these classes only ``rare_fraction`` is kept (empty: the
+        pool as drawn). The initial set and the test set stay balanced.
+    rare_fraction : float
+        The share of a rare class's pool images that stays in the pool.
     per_acquisition : dict
         Field changes for single acquisition functions, e.g.
         ``{"bald": {"dense_units": 256}}`` (the authors' scripts differ per
@@ -151,11 +157,13 @@ class Config:
     posterior: str = "mc_dropout"
     ensemble_size: int = 5
     target_classes: tuple = ()
+    rare_classes: tuple = ()
+    rare_fraction: float = 0.1
     per_acquisition: tuple = ()
 
     def __post_init__(self):
         # Lists (from JSON or a caller) become tuples, so the object stays hashable.
-        for name in ("seeds", "acquisitions", "target_classes"):
+        for name in ("seeds", "acquisitions", "target_classes", "rare_classes"):
             value = getattr(self, name)
             if isinstance(value, list):
                 object.__setattr__(self, name, tuple(value))
@@ -224,6 +232,7 @@ class Config:
         except (ValueError, KeyError, json.JSONDecodeError):
             what = {"per_acquisition": 'a JSON mapping such as {"bald": {"dense_units": 256}}',
                     "seeds": "comma-separated integers", "target_classes": "comma-separated integers",
+                    "rare_classes": "comma-separated integers",
                     "acquisitions": "comma-separated names"}.get(name)
             if what is None:
                 kind = type(default) if default is not None else (int if "int" in str(fields[name].type) else float)
@@ -237,6 +246,7 @@ class Config:
         out["seeds"] = list(self.seeds)
         out["acquisitions"] = list(self.acquisitions)
         out["target_classes"] = list(self.target_classes)
+        out["rare_classes"] = list(self.rare_classes)
         out["per_acquisition"] = {acq: dict(changes) for acq, changes in self.per_acquisition}
         return out
 
@@ -320,12 +330,15 @@ def _validate(cfg: Config) -> None:
     if cfg.posterior == "ensemble" and cfg.scoring != "mc_dropout":
         raise ValueError(f"scoring={cfg.scoring!r} is not allowed with posterior='ensemble': the ensemble's members "
                          "already predict with dropout off (expected 'mc_dropout', the default)")
-    if not isinstance(cfg.target_classes, tuple):
-        raise ValueError(f"target_classes={cfg.target_classes!r} is not allowed: expected a tuple of classes 0-{N_CLASSES - 1}")
-    for c in cfg.target_classes:
-        checks.integer("target_classes", c, 0, N_CLASSES - 1)
-    if len(set(cfg.target_classes)) != len(cfg.target_classes) or list(cfg.target_classes) != sorted(cfg.target_classes):
-        raise ValueError(f"target_classes={cfg.target_classes!r} is not allowed: expected distinct classes in increasing order")
+    for field in ("target_classes", "rare_classes"):
+        classes = getattr(cfg, field)
+        if not isinstance(classes, tuple):
+            raise ValueError(f"{field}={classes!r} is not allowed: expected a tuple of classes 0-{N_CLASSES - 1}")
+        for c in classes:
+            checks.integer(field, c, 0, N_CLASSES - 1)
+        if len(set(classes)) != len(classes) or list(classes) != sorted(classes):
+            raise ValueError(f"{field}={classes!r} is not allowed: expected distinct classes in increasing order")
+    checks.number("rare_fraction", cfg.rare_fraction, 0.0, 1.0, low_open=True)
     if not isinstance(cfg.warm_start, bool):
         raise ValueError(f"warm_start={cfg.warm_start!r} is not allowed: expected True or False")
     known = known_acquisitions()

@@ -187,7 +187,8 @@ def make_splits(data: MNIST, config, seed: int) -> Splits:
 
     The initial set holds ``config.initial_per_class`` random images of each
     class; validation and pool are random draws from the rest of the training
-    images (the pool takes all of the rest when ``config.n_pool`` is None);
+    images (the pool takes all of the rest when ``config.n_pool`` is None; of the
+    ``config.rare_classes`` only a random ``config.rare_fraction`` stays in it);
     test is the whole test set or a random ``config.n_test`` of it (of the
     ``config.target_classes`` only, where given). The four sets are disjoint
     and depend only on ``seed``.
@@ -215,6 +216,15 @@ def make_splits(data: MNIST, config, seed: int) -> Splits:
         )
     validation = np.sort(rest[: config.n_validation])
     pool = np.sort(rest[config.n_validation : need])
+    rare = tuple(getattr(config, "rare_classes", ()))
+    if rare:  # an unbalanced pool: only a share of the rare classes' images stays
+        rare_rng = np.random.default_rng([int(seed), 0xBA1])
+        is_rare = np.isin(y[pool], rare)
+        keep = rare_rng.random(len(pool)) < config.rare_fraction
+        pool = pool[~is_rare | keep]
+        if len(pool) < config.n_steps * config.acquire_per_step:
+            raise ValueError(f"rare_classes={rare} with rare_fraction={config.rare_fraction} leaves a pool of {len(pool)}: "
+                             f"less than n_steps * acquire_per_step = {config.n_steps * config.acquire_per_step}")
     classes = tuple(getattr(config, "target_classes", ()))
     if classes:  # only the classes the predictions are wanted for
         eligible = np.flatnonzero(np.isin(data.y_test, classes))

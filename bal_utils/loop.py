@@ -118,6 +118,8 @@ def _effective(fields: dict) -> dict:
         fields = {k: v for k, v in fields.items() if k != "repeat_noise_std"}
     if fields.get("posterior", "mc_dropout") != "ensemble":
         fields = {k: v for k, v in fields.items() if k != "ensemble_size"}
+    if not fields.get("rare_classes"):
+        fields = {k: v for k, v in fields.items() if k != "rare_fraction"}
     return fields
 
 

@@ -76,3 +76,23 @@ def test_ensemble_runs_in_the_loop_and_in_lockstep(subset, tmp_path):
     runs = load_runs(tmp_path)
     assert {(r["acquisition"], r["status"]) for r in runs} == {("bald", "complete"), ("random", "complete")}
     assert all(0.0 <= h["test_accuracy"] <= 1.0 for r in runs for h in r["history"])
+
+
+def test_rare_classes_thin_the_pool_and_nothing_else(subset):
+    cfg = get_preset("smoke", rare_classes=(3, 8), rare_fraction=0.2)
+    plain, rare = make_splits(subset, get_preset("smoke"), 0), make_splits(subset, cfg, 0)
+    y = subset.y_train
+    assert set(rare.pool) <= set(plain.pool)
+    for c in range(10):
+        before, after = np.sum(y[plain.pool] == c), np.sum(y[rare.pool] == c)
+        if c in (3, 8):
+            assert 0 < after < 0.4 * before  # about a fifth stays
+        else:
+            assert after == before
+    np.testing.assert_array_equal(rare.initial, plain.initial)  # balanced initial and test sets
+    np.testing.assert_array_equal(rare.test, plain.test)
+    with pytest.raises(ValueError, match="rare_fraction=0 is not allowed"):
+        get_preset("smoke", rare_classes=(3,), rare_fraction=0)
+    with pytest.raises(ValueError, match=r"rare_classes=\(8, 3\) is not allowed"):
+        get_preset("smoke", rare_classes=(8, 3))
+    assert Config.parse_field("rare_classes", "3,8") == (3, 8)
