@@ -82,17 +82,36 @@ def html_table(header, rows, caption=None):
 
 def config_value(field: str, value) -> str:
     """A config field's value in words: lists comma-separated, acquisition functions by their
-    display names, ``per_acquisition`` as "BALD: dense_units = 256", ``None`` as "all"."""
+    display names, ``per_acquisition`` as "BALD: dense layer width = 256", ``None`` as "all"."""
     from .acquisition import DISPLAY_NAMES
 
     if field == "per_acquisition":
-        return "; ".join(f"{DISPLAY_NAMES.get(a, a)}: " + ", ".join(f"{k} = {v}" for k, v in dict(c).items())
+        return "; ".join(f"{DISPLAY_NAMES.get(a, a)}: " + ", ".join(f"{FIELD_WORDS.get(k, k)} = {v}" for k, v in dict(c).items())
                          for a, c in dict(value).items()) or "none"
     if field == "acquisitions":
         return ", ".join(DISPLAY_NAMES.get(a, a) for a in value)
     if isinstance(value, (list, tuple)):
         return ", ".join(str(v) for v in value)
+    if (field, value) in VALUE_WORDS:
+        return VALUE_WORDS[field, value]
     return "all" if value is None else str(value)
+
+
+#: Option values in words, for the tables of the book.
+VALUE_WORDS = {
+    ("init", "keras3"): "Glorot, Keras 3's fans",
+    ("init", "keras0"): "Glorot, Keras 0.x's fans (the authors' code)",
+    ("architecture", "seed"): "3x3 convolutions, 5x5 pool (the authors' code)",
+    ("architecture", "paper_text"): "4x4 convolutions, 2x2 pool (the paper's text)",
+    ("batching", "balanced"): "an epoch cut into equal batches",
+    ("batching", "keras"): "full batches and a smaller remainder (Keras' fit)",
+    ("mc_masks", "shared"): "one mask per pass for every image",
+    ("mc_masks", "per_image"): "one mask per image and pass",
+    ("scoring", "mc_dropout"): "T MC-dropout passes",
+    ("scoring", "deterministic"): "one pass, dropout off",
+    ("posterior", "mc_dropout"): "MC dropout",
+    ("posterior", "ensemble"): "an ensemble of networks",
+}
 
 
 #: Each :class:`~bal_utils.config.Config` field in words, for the tables of the book.

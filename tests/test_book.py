@@ -23,7 +23,7 @@ def test_html_tables_escape_and_align():
     table = config_table(get_preset("authors")).data
     assert "<td>dense layer width</td><td>dense_units</td>" in table
     assert "Max entropy, BALD, Variation ratios, Mean STD, Random" in table and "[" not in table
-    assert "BALD: dense_units = 256; Mean STD: weight_decay_c = 2.5" in table
+    assert "BALD: dense layer width = 256; Mean STD: weight decay c (L2 c / N on the dense layer) = 2.5" in table
 
 
 def test_every_config_field_has_words_for_the_book():
