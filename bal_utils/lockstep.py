@@ -352,7 +352,8 @@ def run_lockstep(config: Config, out_dir, data_path=None, progress: bool = True,
                 movers = [run for run in members if run.next_step == step]
                 slots = movers + [movers[0]] * (len(groups[key]) - len(movers))  # the group's shape whatever moves
                 engine, model = engines[key], models[key]
-                m = len(model.members) if hasattr(model, "members") else 1  # an ensemble: M networks per run
+                networks = getattr(model, "members", [model])  # an ensemble's M networks, else the one
+                m = len(networks)
                 t0 = time.perf_counter()
                 n = len(movers[0].labelled)
                 seeds = [step_seed(run.seed, step) for run in slots]
@@ -366,16 +367,14 @@ def run_lockstep(config: Config, out_dir, data_path=None, progress: bool = True,
                 t1 = time.perf_counter()
                 x_test, shared = tests[key]
                 probs = engine.predict(params, x_test if shared else _with_slots(x_test, groups[key], slots))
-                probs = probs.reshape(len(slots) // m, m, *probs.shape[1:]).mean(axis=1)  # an ensemble's mean
+                if m > 1:  # an ensemble predicts the mean of its members
+                    probs = probs.reshape(len(slots) // m, m, *probs.shape[1:]).mean(axis=1)
                 t2 = time.perf_counter()
                 for r, run in enumerate(movers):
                     accuracy = float(np.mean(probs[r].argmax(-1) == run.y_test))
                     t3 = time.perf_counter()
-                    if m > 1:
-                        for i, member in enumerate(model.members):
-                            load_into(member, params, r * m + i)
-                    else:
-                        load_into(model, params, r)
+                    for i, network in enumerate(networks):
+                        load_into(network, params, r * m + i)
                     chosen = run.acquire(model, step)
                     t4 = time.perf_counter()
                     group_time = t2 - t0
